@@ -1,0 +1,61 @@
+"""Initialisations W(0) for given dimensions (d_0, d_1, ..., d_{L-1}, 1)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import network
+
+
+def _check(dims):
+    dims = tuple(int(d) for d in dims)
+    if len(dims) < 2 or dims[-1] != 1 or min(dims) < 1:
+        raise ValueError(f"dims must be (d_0, ..., d_{{L-1}}, 1) with positive widths; got {dims}")
+    return dims
+
+
+def gaussian(dims, scale: float = 0.5, seed: int = 0):
+    """Independent N(0, scale^2 / fan_in) entries."""
+    dims = _check(dims)
+    rng = np.random.default_rng(seed)
+    return tuple(rng.standard_normal((o, i)) * scale / np.sqrt(i) for i, o in zip(dims[:-1], dims[1:]))
+
+
+def balanced(dims, scale: float = 0.5, seed: int = 0):
+    """D = 0: W_k = s u_k u_{k-1}^T with unit u_k (u_L = 1), so W_k W_k^T = W_{k+1}^T W_{k+1}.
+
+    Since d_L = 1 forces W_L W_L^T to be rank one, every balanced initialisation is of this form.
+    """
+    dims = _check(dims)
+    rng = np.random.default_rng(seed)
+    us = [v / np.linalg.norm(v) for v in (rng.standard_normal(d) for d in dims[:-1])] + [np.ones(1)]
+    return tuple(scale * np.outer(us[k + 1], us[k]) for k in range(len(dims) - 1))
+
+
+def zero_first(dims, scale: float = 0.5, seed: int = 0):
+    """W_1 = 0, the others Gaussian (Appendix A: then R(W(0)) = l(0) and grad R(W(0)) != 0)."""
+    ws = gaussian(dims, scale, seed)
+    return (np.zeros_like(ws[0]),) + ws[1:]
+
+
+def equal_frobenius(dims, norm: float = 1.0, seed: int = 0):
+    """Gaussian directions rescaled to ||W_k||_F = norm on every layer (as in Figure 3b)."""
+    return tuple(w * (norm / network.fro(w)) for w in gaussian(dims, 1.0, seed))
+
+
+def satisfy_a12(ws, Z, loss, max_halvings: int = 60):
+    """Make a generic initialisation satisfy Assumption 1.2's R(W(0)) <= l(0).
+
+    Flip W_L so the mean margin is >= 0, then halve W_1 until R <= l(0): for small W_1 the risk is
+    l(0) + l'(0) * mean margin + O(|W_1|^2) < l(0).  Returns the new weights (unchanged if already fine).
+    """
+    ws = tuple(np.array(w) for w in ws)
+    if float(np.mean(Z @ network.product(ws))) < 0:
+        ws = ws[:-1] + (-ws[-1],)
+    for _ in range(max_halvings):
+        if network.risk(ws, Z, loss) <= loss.at_zero:
+            break
+        ws = (ws[0] / 2,) + ws[1:]
+    return ws
+
+
+INITS = {"gaussian": gaussian, "balanced": balanced, "zero_first": zero_first, "equal_frobenius": equal_frobenius}

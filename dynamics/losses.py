@@ -1,0 +1,98 @@
+"""Losses of Assumption 1.1, evaluated exactly at any margin.
+
+Every quantity is also available in the log domain (log l, log |l'|) so that risks of 1e-300 or
+margins of 1e6 neither overflow nor underflow to 0; the plain values are exp() of those and are
+exact wherever float64 can represent them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+
+def _exp_log_value(m):
+    return -np.asarray(m, dtype=float)
+
+
+def _logistic_log_value(m):
+    # log(log1p(e^{-m})).  For m > 0 write log1p(x) = x * (log1p(x)/x), x = e^{-m}: the first factor
+    # is exact in the log domain and the second lies in (1/2, 1], so nothing underflows.
+    m = np.asarray(m, dtype=float)
+    out = np.empty_like(m)
+    pos = m > 0
+    x = np.exp(-m[pos])
+    ratio = np.where(x > 1e-8, np.log1p(x) / np.where(x > 0, x, 1.0), 1.0 - x / 2)
+    out[pos] = -m[pos] + np.log(ratio)
+    neg = ~pos
+    out[neg] = np.log(np.logaddexp(0.0, -m[neg]))
+    return out
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss l with l' < 0: value, derivative and their logs, plus the constants of Assumption 3.1.
+
+    beta: Lipschitz constant of l' (None if l' is not Lipschitz on R).
+    G: bound on |l'| (None if unbounded).
+    """
+
+    name: str
+    beta: float | None
+    G: float | None
+    _log_value: object
+    _log_neg_deriv: object
+
+    def log_value(self, m):
+        """log l(m), exact for every finite m."""
+        return self._log_value(m)
+
+    def log_neg_deriv(self, m):
+        """log |l'(m)|, exact for every finite m."""
+        return self._log_neg_deriv(m)
+
+    def value(self, m):
+        return np.exp(self.log_value(m))
+
+    def deriv(self, m):
+        return -np.exp(self.log_neg_deriv(m))
+
+    def inverse(self, v: float) -> float:
+        """l^{-1}(v) for v > 0 (l is a strictly decreasing bijection onto (0, inf))."""
+        if self.name == "exp":
+            return -math.log(v)
+        # logistic: log(1 + e^{-m}) = v  <=>  m = -log(expm1(v))
+        return -math.log(math.expm1(v))
+
+    @property
+    def at_zero(self) -> float:
+        """l(0), the risk of the trivial predictor (Assumption 1.2)."""
+        return float(self.value(0.0))
+
+    @property
+    def smooth(self) -> bool:
+        """Assumption 3.1: l' is beta-Lipschitz and |l'| <= G."""
+        return self.beta is not None and self.G is not None
+
+
+EXP = Loss("exp", beta=None, G=None, _log_value=_exp_log_value, _log_neg_deriv=_exp_log_value)
+LOGISTIC = Loss(
+    "logistic",
+    beta=0.25,
+    G=1.0,
+    _log_value=_logistic_log_value,
+    _log_neg_deriv=lambda m: log_expit(-np.asarray(m, dtype=float)),
+)
+LOSSES = {loss.name: loss for loss in (EXP, LOGISTIC)}
+
+
+def get(name: str) -> Loss:
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+
+
+__all__ = ["Loss", "EXP", "LOGISTIC", "LOSSES", "get", "expit"]

@@ -1,0 +1,145 @@
+"""Snapshot / Trajectory: what a simulator keeps, and the log-spaced times at which it keeps it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import network
+
+
+def log_checkpoints(horizon: float, count: int, integer: bool) -> np.ndarray:
+    """0, 1 and about `count` log-spaced times up to `horizon` (integers for gradient descent)."""
+    pts = np.geomspace(1e-3 if not integer else 1, horizon, max(count, 2))
+    pts = np.concatenate([[0.0, 1.0] if horizon >= 1 else [0.0], pts])
+    if integer:
+        pts = np.round(pts)
+    return np.unique(pts[pts <= horizon])
+
+
+@dataclass(frozen=True)
+class GDSums:
+    """Running sums of Appendix C up to (not including) step t:
+    P_k = sum eta^2 G_k G_k^T, Q_k = sum eta^2 G_k^T G_k (G_k = dR/dW_k), and the scalars
+    sum eta, sum eta ||grad R||^2, sum eta^2 ||grad R||^2."""
+
+    P: tuple
+    Q: tuple
+    eta: float = 0.0
+    eta_g2: float = 0.0
+    eta2_g2: float = 0.0
+
+    @classmethod
+    def zero(cls, ws):
+        return cls(tuple(np.zeros((w.shape[0],) * 2) for w in ws), tuple(np.zeros((w.shape[1],) * 2) for w in ws))
+
+    def add(self, eta: float, grads) -> "GDSums":
+        g2 = sum(float(np.sum(g * g)) for g in grads)
+        return GDSums(
+            tuple(p + eta**2 * g @ g.T for p, g in zip(self.P, grads)),
+            tuple(q + eta**2 * g.T @ g for q, g in zip(self.Q, grads)),
+            self.eta + eta, self.eta_g2 + eta * g2, self.eta2_g2 + eta**2 * g2,
+        )
+
+
+@dataclass(eq=False)
+class Snapshot:
+    """The state at one kept time, with the derived quantities computed once, on demand."""
+
+    t: float
+    ws: tuple
+    Z: np.ndarray = field(repr=False)
+    loss: object = field(repr=False)
+    step_size: float | None = None   # GD: the eta_t used to go from t to t+1
+    radius: float | None = None      # GD under Assumption 3.5: R_t
+    sums: GDSums | None = None       # GD: sums up to t
+
+    @cached_property
+    def w_prod(self):
+        return network.product(self.ws)
+
+    @cached_property
+    def _parts(self):
+        return network.risk_parts(self.w_prod, self.Z, self.loss)
+
+    @property
+    def margins(self):
+        return self._parts[0]
+
+    @property
+    def log_risk(self) -> float:
+        return self._parts[1]
+
+    @property
+    def risk(self) -> float:
+        return float(np.exp(self.log_risk))
+
+    @cached_property
+    def grad_w(self):
+        """grad R(w_prod)."""
+        return np.exp(self._parts[2]) * self._parts[3]
+
+    @cached_property
+    def layer_grads(self):
+        return network.layer_grads_from(self.ws, self.grad_w)
+
+    @cached_property
+    def grad_norm2(self) -> float:
+        """||grad R(W)||^2 = sum_k ||dR/dW_k||_F^2."""
+        return float(sum(np.sum(g * g) for g in self.layer_grads))
+
+    @cached_property
+    def triplets(self):
+        return [network.top_triplet(w) for w in self.ws]
+
+    @cached_property
+    def fro(self):
+        return np.array([network.fro(w) for w in self.ws])
+
+    @property
+    def sigma(self):
+        return np.array([s for s, _, _ in self.triplets])
+
+
+@dataclass(eq=False)
+class Trajectory:
+    """The kept snapshots of one run and how it was produced."""
+
+    method: str                 # "flow" or "gd"
+    ws0: tuple
+    Z: np.ndarray = field(repr=False)
+    loss: object = field(repr=False)
+    snapshots: list
+    policy: str = ""            # GD step policy, or flow parametrisation ("time" / "risk")
+    stop: str = ""              # why the run ended
+    info: dict = field(default_factory=dict)
+
+    @property
+    def L(self) -> int:
+        return len(self.ws0)
+
+    @cached_property
+    def initial(self) -> Snapshot:
+        s = self.snapshots[0]
+        assert s.t == 0, "the first snapshot must be the initialisation"
+        return s
+
+    @cached_property
+    def D(self) -> float:
+        return network.D(self.ws0)
+
+    @cached_property
+    def A_norms(self):
+        """||A_{k,k+1}||_2 for k = 1..L-1."""
+        return np.array([network.spectral(a) for a in network.balance(self.ws0)])
+
+    @cached_property
+    def spectral0(self):
+        """||W_k(0)||_2."""
+        return np.array([network.spectral(w) for w in self.ws0])
+
+    def steps(self):
+        """Consecutive kept pairs (W(t), W(t+1)) of a gradient-descent run."""
+        s = self.snapshots
+        return [(a, b) for a, b in zip(s, s[1:]) if b.t == a.t + 1]

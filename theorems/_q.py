@@ -1,0 +1,42 @@
+"""Small shared quantities of the proofs, as functions of a snapshot and its trajectory."""
+from __future__ import annotations
+
+import numpy as np
+
+from dynamics import network
+
+from .problem import certify
+
+POSITIVE = 5e-324  # the smallest positive float64: "x >= POSITIVE" is exactly "x > 0"
+
+
+def geom(traj):
+    return certify(traj.Z)
+
+
+def R0(traj) -> float:
+    return traj.initial.risk
+
+
+def align2(s, k) -> float:
+    """<v_{k+1}, u_k>^2 (0-based k: layers k and k+1 of s.ws)."""
+    return float(s.triplets[k + 1][2] @ s.triplets[k][1]) ** 2
+
+
+def pairs(traj):
+    """Consecutive kept snapshots (for monotonicity along a run)."""
+    return list(zip(traj.snapshots, traj.snapshots[1:]))
+
+
+def perp_W1(s, traj):
+    """Pi_perp W_1: the rows of W_1 projected onto ubar-perp."""
+    return s.ws[0] @ geom(traj).perp
+
+
+def grad_w1_norm(s) -> float:
+    return network.fro(s.layer_grads[0])
+
+
+def ks(traj):
+    """0-based layer pairs k, k+1 for k = 1..L-1 of the paper."""
+    return range(traj.L - 1)

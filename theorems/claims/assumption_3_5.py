@@ -1,0 +1,26 @@
+"""Assumption 3.5: "The step size eta_t = min{1/beta(R_t), 1}, where R_t satisfies W(t) in B(R_t - 1),
+and if W(t+1) in B(R_t - 1), R_{t+1} = R_t."  The growth rule is dynamics.descent.Assumption35's
+(stated in the report); this claim checks every kept step of such a run against the three conditions.
+"""
+from dynamics import network
+
+from .._claim import Claim, register
+
+
+def _sides(pair, traj, rule=1.0):
+    a, b = pair
+    if not traj.policy.startswith("assumption-3.5"):
+        return None
+    R = a.radius
+    eta = rule * min(1.0 / network.beta_of_R(R, traj.L, traj.loss.beta, traj.loss.G), 1.0)
+    stays = network.max_fro(b.ws) <= R - 1
+    lhs = [abs(a.step_size - eta), network.max_fro(a.ws) - (R - 1), abs(b.radius - R) if stays else 0.0]
+    return lhs, 0.0, [a.step_size, R, R]
+
+
+register(Claim(
+    "A3.5", "Assumption 3.5", "step",
+    "eta_t = min(1/beta(R_t), 1), W(t) in B(R_t - 1), R_{t+1} = R_t while W(t+1) in B(R_t - 1)",
+    sides=_sides, runs="gd", hypotheses=("A3.1",),
+    control=lambda p, t: _sides(p, t, rule=0.5), control_note="step rule halved: eta_t = min(1/beta(R_t), 1)/2",
+))

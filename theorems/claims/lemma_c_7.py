@@ -1,0 +1,68 @@
+"""Lemma C.7 (the gradient-descent analogue of Lemma 2.6) and the steps of its proof (Appendix C).
+
+(C.10) "sum_tau eta_tau^2 ||grad R||^2 <= sum_tau eta_tau ||grad R||^2 <= 2R(W(0)) - 2R(W(t))"
+(C.11) "sigma_k^2(t) >= sigma_{k+1}^2(t) - ||A_{k,k+1}||_2 - tr(P_k(t))"  (exact consequence of (C.9))
+Lemma C.7: "||W_k||_F^2 - ||W_k||_2^2 <= D + 2R(W(0))" and, as printed,
+"<v_{k+1}, u_k>^2 >= 1 - D + 3R(W(0)) + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2 / ||W_{k+1}||_2^2",
+while the proof concludes "<u_k, v_{k+1}>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / sigma_{k+1}^2".
+"""
+import numpy as np
+
+from .._claim import Claim, register
+from .._q import R0, align2, ks
+
+
+def _c10(s, traj, factor=1.0):
+    e2, e1 = s.sums.eta2_g2, s.sums.eta_g2
+    budget = factor * (2 * R0(traj) - 2 * s.risk)
+    return [e2, e1], [e1, budget], [e1 + e2, e1 + 2 * R0(traj) + 2 * s.risk]
+
+
+def _c11(s, traj, drop_A=False):
+    sg2 = s.sigma**2
+    trP = np.array([np.trace(p) for p in s.sums.P[:-1]])
+    A = 0 * traj.A_norms if drop_A else traj.A_norms
+    return sg2[:-1], sg2[1:] - A - trP, sg2[1:] + traj.A_norms + trP
+
+
+def _c7a(s, traj, drop=False):
+    bound = 0.0 if drop else traj.D + 2 * R0(traj)
+    return s.fro**2 - s.sigma**2, bound, s.fro**2 + traj.D + 2 * R0(traj)
+
+
+def _c7b_printed(s, traj, drop=False):
+    w0 = traj.spectral0
+    rhs = 1 - traj.D + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
+    rhs = np.ones_like(rhs) if drop else rhs
+    return [align2(s, k) for k in ks(traj)], rhs, 1 + traj.D + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
+
+
+def _c7b_proof(s, traj, drop=False):
+    w0 = traj.spectral0
+    num = traj.D + w0[:-1] ** 2 + w0[1:] ** 2 + 3 * R0(traj)
+    rhs = 1 - (0 if drop else num / s.sigma[1:] ** 2)
+    return [align2(s, k) for k in ks(traj)], rhs, 1 + num / s.sigma[1:] ** 2
+
+
+GD = ("A3.1", "A3.5")
+register(
+    Claim("EQC.10", "eq. (C.10)", "snapshot",
+          "sum_tau eta_tau^2 ||grad R||^2 <= sum_tau eta_tau ||grad R||^2 <= 2R(W(0)) - 2R(W(t))",
+          sides=_c10, runs="gd", hypotheses=GD,
+          control=lambda s, t: _c10(s, t, factor=0.25), control_note="2R(W(0)) - 2R(W(t)) scaled by 1/4"),
+    Claim("EQC.11", "eq. (C.11)", "snapshot",
+          "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr P_k(t)", sides=_c11, relation=">=",
+          runs="gd", tolerance="balance",
+          control=lambda s, t: _c11(s, t, drop_A=True), control_note="||A_{k,k+1}||_2 dropped"),
+    Claim("LC.7a", "Lemma C.7, bullet 1", "snapshot", "||W_k||_F^2 - ||W_k||_2^2 <= D + 2R(W(0))",
+          sides=_c7a, runs="gd", hypotheses=GD, tolerance="balance",
+          control=lambda s, t: _c7a(s, t, drop=True), control_note="D + 2R(W(0)) replaced by 0"),
+    Claim("LC.7b-printed", "Lemma C.7, bullet 2 (as printed)", "snapshot",
+          "<v_{k+1}, u_k>^2 >= 1 - D + 3R(W(0)) + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2 / ||W_{k+1}||_2^2 (as printed)",
+          sides=_c7b_printed, relation=">=", runs="gd", hypotheses=GD, tolerance="balance",
+          control=lambda s, t: _c7b_printed(s, t, drop=True), control_note="right side replaced by 1"),
+    Claim("LC.7b-proof", "Lemma C.7, bullet 2 (as the proof concludes)", "snapshot",
+          "<v_{k+1}, u_k>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / sigma_{k+1}^2",
+          sides=_c7b_proof, relation=">=", runs="gd", hypotheses=GD, tolerance="balance",
+          control=lambda s, t: _c7b_proof(s, t, drop=True), control_note="the correction term dropped"),
+)
