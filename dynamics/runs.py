@@ -23,7 +23,7 @@ class RunSpec:
     seed: int = 0
     a12: bool = True                           # repair the init to satisfy Assumption 1.2 (init.satisfy_a12)
     method: str = "flow"                       # "flow" | "gd"
-    policy: str = "a35"                        # gd: "a35" | "constant" | "relative"
+    policy: str | None = None                  # gd: "a35" | "constant" | "relative"
     eta: float | None = None                   # gd constant: the step size
     radius: float | None = None                # gd constant: eta = 1/beta(radius) (Lemma 3.4)
     horizon: float = 100.0                     # flow time, or number of gd steps

@@ -29,9 +29,10 @@ class Claim:
     hypotheses: tuple = ()         # assumption ids (theorems.assumptions); unmet -> "vacuous"
     tolerance: str = "rounding"    # name in theorems.evaluate.TOLERANCES
     points: Callable | None = None  # static claims: (trajectory) -> iterable of sample points
-    control: Callable | None = None  # sides of a deliberately wrong variant (negative control)
+    control: Callable | None = None  # a deliberately wrong variant (its sides, or its proof for identities)
     control_note: str = ""
     proof: Callable | None = None    # identity claims: () -> Proof, run once (no trajectory needed)
+    assumption: bool = False         # a hypothesis checked on each run: not met there is no paper error
 
     def __post_init__(self):
         assert self.kind in KINDS and self.runs in RUNS and self.relation in ("<=", ">=", "==")
@@ -42,7 +43,8 @@ class Claim:
         """The same claim with its deliberately wrong sides: the machinery must report it failing."""
         if self.control is None:
             return None
-        return replace(self, id=self.id + "~control", sides=self.control, control=None,
+        swap = {"proof": self.control} if self.kind == "identity" else {"sides": self.control}
+        return replace(self, id=self.id + "~control", control=None, **swap,
                        statement=f"NEGATIVE CONTROL ({self.control_note}) of: {self.statement}")
 
 

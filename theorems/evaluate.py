@@ -6,8 +6,9 @@ Tolerances (stated in the report):
             by backward-stable LAPACK/BLAS with error <= (a small multiple of width) * eps * its
             magnitude; 1e3 covers the sum.
   balance   rounding + sum_k (d_k + 1) ||E_k||_2, where E_k is how far the numerical path is from the
-            identity the proof rests on: eq. (2.4) for flow (E_k = A_k(t) - A_k(0)), eq. (C.9) for
-            gradient descent (E_k = A_k(t) + P_k(t) - Q_{k+1}(t) - A_k(0)).  Summing (B.2)/(B.3)
+            identity the proof rests on: eq. (2.4) for flow (E_k = A_k(t) - A_k(0)), and for gradient
+            descent the exact discrete identity A_k(t) = A_k(0) + P_k(t) - Q_{k+1}(t) (eq. (C.9) with
+            the signs of its eta^2 terms corrected: E_k = A_k(t) - A_k(0) - P_k(t) + Q_{k+1}(t)).  Summing (B.2)/(B.3)
             over layers propagates each E_k at most (d_k + 1) times (trace and spectral norm).
   path      rounding + ||grad R|| * e, with e = (solver steps) * (atol + rtol * ||W||) a bound on
             the global error of the flow solution between two snapshots.
@@ -36,7 +37,7 @@ def identity_defect(s, traj) -> float:
     for k, (a0, at) in enumerate(zip(A0, At)):
         E = at - a0
         if traj.method == "gd":
-            E = E + s.sums.P[k] - s.sums.Q[k + 1]
+            E = E - s.sums.P[k] + s.sums.Q[k + 1]
         total += (a0.shape[0] + 1) * network.spectral(E)
     return total
 

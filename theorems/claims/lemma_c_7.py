@@ -1,7 +1,10 @@
 """Lemma C.7 (the gradient-descent analogue of Lemma 2.6) and the steps of its proof (Appendix C).
 
 (C.10) "sum_tau eta_tau^2 ||grad R||^2 <= sum_tau eta_tau ||grad R||^2 <= 2R(W(0)) - 2R(W(t))"
-(C.11) "sigma_k^2(t) >= sigma_{k+1}^2(t) - ||A_{k,k+1}||_2 - tr(P_k(t))"  (exact consequence of (C.9))
+(C.11) "sigma_k^2(t) >= sigma_{k+1}^2(t) - ||A_{k,k+1}||_2 - tr(P_k(t))".  It is derived from (C.9), whose
+eta^2 terms have the wrong sign as printed: expanding W(t+1) = W(t) - eta G gives exactly
+W_k W_k^T(t) - W_{k+1}^T W_{k+1}(t) = A_{k,k+1} + P_k(t) - Q_{k+1}(t), hence
+sigma_k^2 >= v_{k+1}^T W_k W_k^T v_{k+1} >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr(Q_{k+1}(t))  (EQC.11-corrected).
 Lemma C.7: "||W_k||_F^2 - ||W_k||_2^2 <= D + 2R(W(0))" and, as printed,
 "<v_{k+1}, u_k>^2 >= 1 - D + 3R(W(0)) + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2 / ||W_{k+1}||_2^2",
 while the proof concludes "<u_k, v_{k+1}>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / sigma_{k+1}^2".
@@ -18,11 +21,11 @@ def _c10(s, traj, factor=1.0):
     return [e2, e1], [e1, budget], [e1 + e2, e1 + 2 * R0(traj) + 2 * s.risk]
 
 
-def _c11(s, traj, drop_A=False):
+def _c11(s, traj, drop_A=False, corrected=False):
     sg2 = s.sigma**2
-    trP = np.array([np.trace(p) for p in s.sums.P[:-1]])
+    tr = np.array([np.trace(m) for m in (s.sums.Q[1:] if corrected else s.sums.P[:-1])])
     A = 0 * traj.A_norms if drop_A else traj.A_norms
-    return sg2[:-1], sg2[1:] - A - trP, sg2[1:] + traj.A_norms + trP
+    return sg2[:-1], sg2[1:] - A - tr, sg2[1:] + traj.A_norms + tr
 
 
 def _c7a(s, traj, drop=False):
@@ -54,6 +57,10 @@ register(
           "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr P_k(t)", sides=_c11, relation=">=",
           runs="gd", tolerance="balance",
           control=lambda s, t: _c11(s, t, drop_A=True), control_note="||A_{k,k+1}||_2 dropped"),
+    Claim("EQC.11-corrected", "eq. (C.11) with (C.9)'s signs corrected", "snapshot",
+          "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr Q_{k+1}(t)",
+          sides=lambda s, t: _c11(s, t, corrected=True), relation=">=", runs="gd", tolerance="balance",
+          control=lambda s, t: _c11(s, t, drop_A=True, corrected=True), control_note="||A_{k,k+1}||_2 dropped"),
     Claim("LC.7a", "Lemma C.7, bullet 1", "snapshot", "||W_k||_F^2 - ||W_k||_2^2 <= D + 2R(W(0))",
           sides=_c7a, runs="gd", hypotheses=GD, tolerance="balance",
           control=lambda s, t: _c7a(s, t, drop=True), control_note="D + 2R(W(0)) replaced by 0"),

@@ -35,15 +35,15 @@ def _a27(traj, extra=0):
 
 
 register(
-    Claim("SET-DATA", "Section 1.2", "static",
+    Claim("SET-DATA", "Section 1.2", "static", assumption=True, statement=
           "data separable through the origin, ||x_i|| <= 1, labels in {-1,+1}",
           sides=lambda traj, _: _data(traj),
           control=lambda traj, _: _data(traj, bound=0.5), control_note="norm bound 1 replaced by 1/2"),
-    Claim("A1.2", "Assumption 1.2", "static", "grad R(W(0)) != 0 and R(W(0)) <= l(0)",
+    Claim("A1.2", "Assumption 1.2", "static", "grad R(W(0)) != 0 and R(W(0)) <= l(0)", assumption=True,
           sides=lambda traj, _: _a12(traj),
           control=lambda traj, _: _a12(traj, risk_bound=0.5), control_note="l(0) replaced by l(0)/2"),
-    Claim("A2.7", "Assumption 2.7", "static",
-          "support vectors span R^d (or the span of the data)", relation=">=",
+    Claim("A2.7", "Assumption 2.7", "static", assumption=True, relation=">=", statement=
+          "support vectors span R^d (or the span of the data)",
           sides=lambda traj, _: _a27(traj),
           control=lambda traj, _: _a27(traj, extra=1), control_note="one more dimension demanded than the data spans"),
 )

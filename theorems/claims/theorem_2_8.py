@@ -16,6 +16,8 @@ from .._q import geom, perp_W1
 def _b18(s, traj, drop=False):
     g = geom(traj)
     W1 = s.ws[0]
+    if not network.fro(W1) > 0:  # both ratios are undefined at W_1 = 0 (e.g. Appendix A's initialisation)
+        return None
     lhs = np.linalg.norm(g.perp @ s.triplets[0][2])
     corr = 0.0 if drop else np.sqrt(g.d * traj.D) / network.spectral(W1)
     return lhs, network.fro(perp_W1(s, traj)) / network.fro(W1) - corr, 1.0 + corr

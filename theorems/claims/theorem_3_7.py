@@ -56,7 +56,7 @@ register(
     Claim("EQC.19", "eq. (C.19)", "step",
           "eta^2 ||dR/dW_1||_F^2 <= eta ||grad R(W)||^2 <= 2 (R(W(t)) - R(W(t+1)))",
           sides=_c19, runs="gd", hypotheses=GD,
-          control=lambda p, t: _c19(p, t, factor=1.0), control_note="factor 2 lost"),
+          control=lambda p, t: _c19(p, t, factor=0.5), control_note="2 (R(t) - R(t+1)) replaced by (R(t) - R(t+1))/2"),
     Claim("T3.7-B3", "proof of Theorem 3.7, bullet 3", "static",
           "||W_1|| >= 1 + sqrt(2R(W(0)))/eps makes eps + 1/||W_1|| + sqrt(2R(W(0)))/||W_1|| <= 2 eps, for every eps > 0",
           sides=_b3, points=_b3_points, runs="any",

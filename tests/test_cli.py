@@ -1,0 +1,84 @@
+"""The command line as a user meets it: clear one-line errors, the listings, and a quick report."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from theorems import REGISTRY
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "theorems", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+BAD_FILES = {
+    "labels01.csv": ("a,b,y\n0.5,0.1,0\n-0.5,0.1,1\n", "labels must be -1 or +1"),
+    "nan.csv": ("a,y\nnan,1\n0.3,-1\n", "non-finite"),
+    "big.csv": ("a,y\n2.0,1\n-0.3,-1\n", "||x_i|| <= 1 fails"),
+    "notsep.csv": ("a,y\n0.5,1\n0.5,-1\n", "not separable"),
+    "nolabel.csv": ("a,b\n0.5,0.1\n", "no label column"),
+    "text.csv": ("a,y\nfoo,1\n", "non-numeric"),
+    "data.txt": ("1 2 3\n", "unknown format"),
+    "missing.npz": (None, "no such file"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+@pytest.mark.parametrize("command", ["problem", "verify"])
+def test_bad_input_gives_one_clear_line(tmp_path, name, command):
+    content, expected = BAD_FILES[name]
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    r = run(command, "--data", str(path))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and expected in r.stderr, r.stderr
+
+
+def test_npz_wrong_shapes(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, X=np.zeros((3, 2)), y=np.ones(2))
+    r = run("problem", "--data", str(path))
+    assert r.returncode == 2 and "one label per row" in r.stderr
+
+
+def test_claims_json_lists_registry():
+    rows = json.loads(run("claims", "--json").stdout)
+    assert {r["id"] for r in rows} == set(REGISTRY)
+    assert all({"id", "paper_ref", "kind", "statement"} <= set(r) for r in rows)
+
+
+def test_problem_json(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = np.where(X @ np.array([1.0, 0.5, 0.0]) > 0, 1.0, -1.0)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    info = json.loads(run("problem", "--data", str(tmp_path / "d.npz"), "--json").stdout)
+    for key in ("separable", "n", "d", "gamma", "ubar", "support", "alpha", "kkt_residual", "lemma_2_11_thresholds"):
+        assert key in info
+    assert info["n"] == 30 and info["kkt_residual"] < 1e-10
+    assert set(info["lemma_2_11_thresholds"]) == {"exp", "logistic"}
+    assert len(info["lemma_2_11_thresholds"]["exp"]) == 2
+
+
+def test_verify_writes_the_report_on_user_data(tmp_path):
+    X = np.array([[0.9, 0.1], [0.2, 0.8], [-0.7, -0.3], [-0.1, -0.9], [0.6, 0.6]])
+    y = np.array([1.0, 1.0, -1.0, -1.0, 1.0])
+    np.savetxt(tmp_path / "d.csv", np.column_stack([X, y]), delimiter=",", header="x1,x2,y", comments="")
+    out = tmp_path / "rep"
+    r = run("verify", "--profile", "quick", "--data", str(tmp_path / "d.csv"), "--out", str(out),
+            "--claim", "L2.6a", "--claim", "EQC.10")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["claims"]["L2.6a"]["status"] == "pass"
+    assert summary["provenance"]["data"].endswith("d.csv")
+    assert (out / "report.md").exists() and (out / "results.csv").exists()
+
+
+def test_check_reproduces_a_known_erratum():
+    r = run("check", "T3.7-B3")
+    assert r.returncode == 1 and "known erratum" in r.stdout
