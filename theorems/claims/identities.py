@@ -23,6 +23,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 import sympy as sp
+import sympy.tensor.array.expressions.from_array_to_matrix  # noqa: F401
 
 from dynamics import flow, network
 
@@ -43,6 +44,14 @@ def _gradw_sym(net, factor=1):
     grad = w.applyfunc(lambda x: sp.diff(R, x)).replace(
         lambda e: isinstance(e, sp.Subs), lambda e: key[sp.expand(e.point[0])])
     return grad - factor * net.g
+
+
+def _gradw_mat(mn, factor=1):
+    """d<w, z>/dw = z by sympy's matrix calculus (the chain rule through the scalar l does the rest);
+    the control's factor n is planted as factor * z."""
+    w = sp.MatrixSymbol("w", mn.d[0], 1)
+    return M.as_matrix(sp.tensor.array.expressions.from_array_to_matrix.convert_array_to_matrix(
+        (w.T * mn.z).diff(w)), w.shape) - factor * mn.z
 
 
 def _gradw_num(factor=1):
@@ -86,8 +95,9 @@ def _grad_sym(net, sign=1):
 
 
 def _grad_mat(mn, sign=1):
-    return sp.MatAdd(*[M.margin_grad(mn, k) - sign * mn.formula(k, mn.z) for k in range(1, mn.L + 1)]) \
-        if False else _stack_zero([M.margin_grad(mn, k) - sign * mn.formula(k, mn.z) for k in range(1, mn.L + 1)])
+    """d<w_prod, z>/dW_k by sympy's matrix calculus vs the formula with z for grad R(w_prod); the chain
+    rule through the scalar l then gives dR/dW_k = (1/n) sum_i l'(m_i) (that) = the formula with g."""
+    return _stack_zero([M.margin_grad(mn, k) - sign * mn.formula(k, mn.z) for k in range(1, mn.L + 1)])
 
 
 def _stack_zero(diffs):
@@ -318,7 +328,7 @@ _g = sp.Symbol(r"\nabla\mathcal{R}(w_{\mathrm{prod}})")
 register(
     _claim("EQ-GRADW", "Section 2.1", "grad R(w_prod) = (1/n) sum_i l'(<w_prod, z_i>) z_i",
            r"\nabla\mathcal{R}(w) = \frac{1}{n}\sum_i \ell'(\langle w, z_i\rangle) z_i",
-           "the factor 1/n dropped", sym=_gradw_sym, num=_gradw_num, bad={"factor": S.N_DATA}),
+           "the factor 1/n dropped", sym=_gradw_sym, mat=_gradw_mat, num=_gradw_num, bad={"factor": S.N_DATA}),
     _claim("EQ-GRAD", "Section 2.1", "dR/dW_k = W_{k+1}^T ... W_L^T grad R(w_prod)^T W_1^T ... W_{k-1}^T",
            L(sp.Eq(sp.Symbol(r"\partial\langle w_{\mathrm{prod}},z\rangle/\partial W_2"), M.mnet(3).formula(2, M.mnet(3).z))),
            "sign flipped", sym=_grad_sym, mat=_grad_mat, num=_grad_num, bad={"sign": -1}),

@@ -10,8 +10,7 @@ l = sp.Function("l")             # the loss, left undefined: nothing about exp/l
 eta = sp.Symbol("eta", positive=True)
 
 # Shapes (d_0, ..., d_L), d_L = 1: L = 2..4, widths 1..3 (kept small so every proof is fast).
-SHAPES = ((2, 1), (3, 2, 1), (1, 3, 1), (2, 2, 2, 1), (3, 1, 2, 1), (2, 2, 2, 2, 1))
-SHAPES = tuple(s for s in SHAPES if len(s) >= 3)  # L >= 2 only
+SHAPES = ((3, 2, 1), (1, 3, 1), (2, 2, 2, 1), (3, 1, 2, 1), (2, 2, 2, 2, 1))
 
 
 def _matrix(name, rows, cols):
