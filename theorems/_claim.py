@@ -33,6 +33,7 @@ class Claim:
     control_note: str = ""
     proof: Callable | None = None    # identity claims: () -> Proof, run once (no trajectory needed)
     assumption: bool = False         # a hypothesis checked on each run: not met there is no paper error
+    trend: Callable | None = None    # asymptotic claims: (trajectory) -> Verdict-like evidence (theorems.asymptotic)
 
     def __post_init__(self):
         assert self.kind in KINDS and self.runs in RUNS and self.relation in ("<=", ">=", "==")
