@@ -76,6 +76,7 @@ class Verdict:
     message: str = ""
     spec: str = ""                     # RunSpec JSON of the run
     seconds: float = 0.0
+    details: dict = field(default_factory=dict)  # e.g. thresholds reached and fitted rates (asymptotic claims)
 
     def row(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
