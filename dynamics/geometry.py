@@ -7,12 +7,14 @@ problem and gives a different ubar.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import quadprog
 from scipy.optimize import linprog, nnls
 
+MAX_VERTEX_CANDIDATES = 200_000
 SUPPORT_RTOL = 1e-7  # z_i is a support vector when <u, z_i> <= 1 + SUPPORT_RTOL (u the QP solution)
 
 
@@ -108,6 +110,9 @@ def alpha(Z: np.ndarray, mm: MaxMargin) -> float:
         return float("inf")  # one-dimensional data: ubar-perp is {0}; every xi-condition is void
     if _recession_direction(P):
         return 0.0
+    if math.comb(len(P), m) > MAX_VERTEX_CANDIDATES:
+        raise ValueError(f"alpha: {len(P)} support vectors in dimension {m + 1} give too many vertex candidates "
+                         f"(> {MAX_VERTEX_CANDIDATES}); generic data has at most d support vectors")
     best = 0.0
     for rows in itertools.combinations(range(len(P)), m):
         A = P[list(rows)]
