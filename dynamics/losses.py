@@ -95,4 +95,38 @@ def get(name: str) -> Loss:
         raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
 
 
-__all__ = ["Loss", "EXP", "LOGISTIC", "LOSSES", "get", "expit"]
+# --- The same log-domain formulas for any Array API namespace (numpy, torch CPU/CUDA) -------------
+# Used by the batched simulators (dynamics/batched.py).  They agree with the numpy functions above to
+# a few ulps (different log1p/exp implementations); the numpy functions stay the reference.
+
+def _softplus_xp(xp, x):
+    """log(1 + e^x) without overflow: max(x, 0) + log1p(e^{-|x|})."""
+    return xp.where(x > 0, x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def log_value_xp(name: str, m, xp):
+    """log l(m) for an array m of namespace xp, as exact as `Loss.log_value`."""
+    if name == "exp":
+        return -m
+    if name != "logistic":
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+    # m > 0: log(log1p(x)) = -m + log(log1p(x)/x), x = e^{-m} in (0, 1); for x <= 1e-8 the ratio is
+    # 1 - x/2 to float64 precision.  Both branches are evaluated on safe inputs (where() evaluates all).
+    x = xp.exp(-xp.abs(m))
+    safe_x = xp.where(x > 0, x, xp.ones_like(x))
+    ratio = xp.where(x > 1e-8, xp.log1p(safe_x) / safe_x, 1.0 - x / 2)
+    pos = -m + xp.log(ratio)
+    neg = xp.log(_softplus_xp(xp, -xp.where(m > 0, xp.zeros_like(m), m)))  # m <= 0 only: no log(0)
+    return xp.where(m > 0, pos, neg)
+
+
+def log_neg_deriv_xp(name: str, m, xp):
+    """log |l'(m)| for an array m of namespace xp: exp: -m; logistic: log sigmoid(-m) = -softplus(m)."""
+    if name == "exp":
+        return -m
+    if name != "logistic":
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+    return -_softplus_xp(xp, m)
+
+
+__all__ = ["Loss", "EXP", "LOGISTIC", "LOSSES", "get", "expit", "log_value_xp", "log_neg_deriv_xp"]

@@ -37,9 +37,14 @@ def main():
 @click.option("--data", "data_file", type=click.Path(), default=None,
               help="run every claim on your dataset (.csv with a 'y' column, or .npz with X and y)")
 @click.option("--claim", "claims", multiple=True, help="check only these claim IDs (repeatable)")
-def verify(profile, out, seed, data_file, claims):
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "torch"]), default="auto", show_default=True,
+              help="backend: auto = CUDA if torch sees one, else numpy; a torch backend re-runs gradient-descent "
+                   "runs on the device and records their agreement with the numpy reference")
+def verify(profile, out, seed, data_file, claims, device):
     """Run every claim and write the verification report."""
     from tqdm import tqdm
+
+    from dynamics import backend
 
     from . import REGISTRY, report
     from .verify import profile_specs, verify as run_verify
@@ -50,6 +55,10 @@ def verify(profile, out, seed, data_file, claims):
     if data_file:
         _check_data(data_file)
     try:
+        backend.resolve(device)
+    except backend.BackendUnavailable as exc:
+        _fail(str(exc))
+    try:
         total = len(profile_specs(profile, seed, data_file)) + 1
     except USER_ERRORS as exc:
         _fail(str(exc))
@@ -59,7 +68,7 @@ def verify(profile, out, seed, data_file, claims):
                 bar.set_postfix_str(label)
             else:
                 bar.update(1)
-        outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick)
+        outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device)
     out_dir = Path(out) if out else Path("reports") / report.default_run_id(profile, seed)
     report.write(outcome, out_dir)
     summary = report.summarise(outcome)
@@ -161,3 +170,12 @@ def check(claim_id, spec):
     if v.message:
         click.echo("  " + v.message.splitlines()[0])
     sys.exit(1 if v.status in ("fail", "error") else 0)
+
+
+def _add_commands():
+    from .alexnet import alexnet_command
+
+    main.add_command(alexnet_command)
+
+
+_add_commands()

@@ -113,6 +113,15 @@ def shrink(claim, budget: int, horizon_scale: float = 1.0):
     return evaluate(claim, simulate(spec), run_id="shrunk", spec=spec.to_json())
 
 
+def _device_crosscheck(out: Outcome, device: str) -> None:
+    from dynamics import backend, batched
+
+    be = backend.get(device)
+    out.provenance["backend"] = be.describe()
+    if be.is_torch:
+        out.provenance["device_crosscheck"] = batched.crosscheck(out.specs, be)
+
+
 def provenance(profile: str, seed: int, data: str | None) -> dict:
     def version(pkg):
         try:
@@ -128,13 +137,18 @@ def provenance(profile: str, seed: int, data: str | None) -> dict:
     return {
         "profile": profile, "seed": seed, "data": data, "git_commit": commit,
         "python": sys.version.split()[0], "platform": platform.platform(),
-        "versions": {p: version(p) for p in ("aligncheck", "numpy", "scipy", "quadprog", "sympy", "hypothesis", "torch")},
+        "versions": {p: version(p) for p in ("aligncheck", "numpy", "scipy", "quadprog", "sympy", "hypothesis",
+                                          "array-api-compat", "torch")},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims=None, progress=None) -> Outcome:
-    """Check every registered claim (or those in `claims`) on the runs of `profile`."""
+def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims=None, progress=None,
+           device: str = "auto") -> Outcome:
+    """Check every registered claim (or those in `claims`) on the runs of `profile`.
+
+    Verdicts come from the numpy float64 reference trajectories; with a torch backend (`device`),
+    gradient-descent runs are also replayed on the device and their agreement is recorded."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     selected = [REGISTRY[c] for c in (claims or REGISTRY)]
@@ -174,5 +188,6 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims=N
             cx = out.counterexamples[claim.id] = shrink(claim, PROFILES[profile]["shrink"])
             if cx is not None and not failing:
                 out.verdicts.append(cx)
+    _device_crosscheck(out, device)
     out.provenance["seconds"] = time.perf_counter() - start
     return out
