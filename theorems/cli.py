@@ -40,8 +40,11 @@ def main():
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "torch"]), default="auto", show_default=True,
               help="backend: auto = CUDA if torch sees one, else numpy; a torch backend re-runs gradient-descent "
                    "runs on the device and records their agreement with the numpy reference")
-def verify(profile, out, seed, data_file, claims, device):
-    """Run every claim and write the verification report."""
+@click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "jsonl", "parquet"]),
+              default=("csv", "jsonl"), show_default=True,
+              help="results table formats (results.csv is always written; parquet needs pyarrow)")
+def verify(profile, out, seed, data_file, claims, device, formats):
+    """Run every claim and write the verification report (report.html, report.md, results, summary.json)."""
     from tqdm import tqdm
 
     from dynamics import backend
@@ -54,6 +57,11 @@ def verify(profile, out, seed, data_file, claims, device):
         _fail(f"unknown claim id(s) {unknown}; see `aligncheck claims`")
     if data_file:
         _check_data(data_file)
+    if "parquet" in formats:  # fail before the long run, not after
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            _fail("--format parquet needs pyarrow: pip install pyarrow")
     try:
         backend.resolve(device)
     except backend.BackendUnavailable as exc:
@@ -70,12 +78,12 @@ def verify(profile, out, seed, data_file, claims, device):
                 bar.update(1)
         outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device)
     out_dir = Path(out) if out else Path("reports") / report.default_run_id(profile, seed)
-    report.write(outcome, out_dir)
+    report.write(outcome, out_dir, formats=formats)
     summary = report.summarise(outcome)
     counts = {}
     for row in summary.values():
         counts[row["status"]] = counts.get(row["status"], 0) + 1
-    click.echo(f"report: {out_dir / 'report.md'}")
+    click.echo(f"report: {out_dir / 'report.html'}  (also report.md)")
     click.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     for cid, row in summary.items():
         if row["status"] in ("fail", "error"):
@@ -174,8 +182,10 @@ def check(claim_id, spec):
 
 def _add_commands():
     from .alexnet import alexnet_command
+    from .figures import command as figures_command
 
     main.add_command(alexnet_command)
+    main.add_command(figures_command, "figures")
 
 
 _add_commands()

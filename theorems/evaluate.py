@@ -73,6 +73,8 @@ def _where(point) -> str:
     s = _anchor(point)
     if hasattr(s, "ws"):
         return f"t={s.t:g}" + (f"->{point[1].t:g}" if isinstance(point, tuple) else "")
+    if hasattr(s, "snapshots"):  # static claims on the run itself
+        return "the run's data and initialisation"
     return str(point)[:120]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from pathlib import Path
 
@@ -26,18 +27,38 @@ def default_run_id(profile: str, seed: int) -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{profile}-s{seed}"
 
 
+def _status(cid: str, verdicts: list) -> str:
+    """verify.aggregate, plus asymptotic evidence: a claim with a `trend` verdict and no failure or
+    error is `trend` (finite-time evidence of a limit is never promoted to pass)."""
+    if not verdicts:
+        return "not implemented"
+    status = aggregate(cid, verdicts)
+    if status in ("pass", "vacuous") and any(v.status == "trend" for v in verdicts):
+        return "trend"
+    return status
+
+
 def summarise(outcome) -> dict:
     """{claim id: {status, worst_slack, n_runs, n_checked, ...}} for every catalogued or registered id."""
     out = {}
     for cid in list(CATALOGUE) + [c for c in REGISTRY if c not in CATALOGUE]:
         vs = [v for v in outcome.verdicts if v.claim_id == cid]
         claim = REGISTRY.get(cid)
+        if claim is None and vs:  # an experiment redrawn by theorems.figures (not a registered claim)
+            from .figures import EXPERIMENTS
+
+            ref, statement = EXPERIMENTS.get(cid, ("", ""))
+            out[cid] = {"status": _status(cid, vs), "worst_slack": None, "n_runs": len(vs),
+                        "n_checked": sum(v.n_checked for v in vs), "kind": CATALOGUE.get(cid, "experiment"),
+                        "ref": ref, "statement": statement, "control": None,
+                        "runs_by_status": {s: sum(v.status == s for v in vs) for s in sorted({v.status for v in vs})}}
+            continue
         if claim is None:
             out[cid] = {"status": "not implemented", "worst_slack": None, "n_runs": 0, "n_checked": 0,
                         "kind": CATALOGUE[cid]}
             continue
         assumption = claim.assumption
-        status = aggregate(cid, [v for v in vs if not (assumption and v.status == "fail")]) if vs else "not implemented"
+        status = _status(cid, [v for v in vs if not (assumption and v.status == "fail")])
         slacks = [v.worst_slack for v in vs if v.worst_slack is not None and not (assumption and v.status == "fail")]
         controls = [v for v in outcome.controls if v.claim_id == cid + "~control"]
         out[cid] = {
@@ -53,6 +74,25 @@ def summarise(outcome) -> dict:
 
 def _fmt(x, digits=3):
     return "" if x is None else f"{x:.{digits}g}"
+
+
+def method_notes() -> list[str]:
+    """How the checks were made (shared by report.md and report.html)."""
+    from . import evaluate
+
+    tol = evaluate.__doc__.split("Tolerances (stated in the report):")[1].splitlines()
+    return [
+        "Every inequality is checked at every kept snapshot (log-spaced times, plus each kept step pair for "
+        "per-step claims); the worst slack is the smallest (rhs - lhs) for `<=` (or its mirror).",
+        "Tolerances: " + " ".join(line.strip() for line in tol),
+        "Gradient flow: DOP853 (scipy solve_ivp), rtol 1e-10, atol 1e-12, time parametrisation unless stated.",
+        "Gradient descent under Assumption 3.5: eta_t = min(1/beta(R_t), 1), R_0 = max_k ||W_k(0)||_F + 1, and "
+        "when W(t+1) leaves B(R_t - 1), R_{t+1} = max_k ||W_k(t+1)||_F + 1 (the smallest radius allowed).",
+        "Negative controls: each inequality's deliberately wrong variant is run through the same machinery on "
+        "the same runs; `caught` means it was reported as failing.",
+        "Slack plots (report.html): both sides recomputed along one representative run (the shrunk "
+        "counterexample, else the run of smallest slack) with the same claim code.",
+    ]
 
 
 def _markdown(outcome, summary) -> str:
@@ -117,17 +157,7 @@ def _markdown(outcome, summary) -> str:
     missing = [c for c, r in summary.items() if r["status"] == "not implemented"]
     if missing:
         lines += ["", "## Not implemented yet", "", ", ".join(f"`{c}`" for c in missing)]
-    lines += [
-        "", "## How the checks were made", "",
-        "- Every inequality is checked at every kept snapshot (log-spaced times, plus each kept step pair for "
-        "per-step claims); the worst slack is the smallest (rhs - lhs) for `<=` (or its mirror).",
-        "- Tolerances: " + " ".join(line.strip() for line in (__import__("theorems.evaluate", fromlist=["x"]).__doc__
-                                                              .split("Tolerances (stated in the report):")[1].splitlines())),
-        "- Gradient flow: DOP853 (scipy solve_ivp), rtol 1e-10, atol 1e-12, time parametrisation unless stated.",
-        "- Gradient descent under Assumption 3.5: eta_t = min(1/beta(R_t), 1), R_0 = max_k ||W_k(0)||_F + 1, and "
-        "when W(t+1) leaves B(R_t - 1), R_{t+1} = max_k ||W_k(t+1)||_F + 1 (the smallest radius allowed).",
-        "- Negative controls: each inequality's deliberately wrong variant is run through the same machinery on "
-        "the same runs; `caught` means it was reported as failing.",
+    lines += ["", "## How the checks were made", ""] + [f"- {m}" for m in method_notes()] + [
         "", "## Runs", "",
         "| run | spec |", "|---|---|",
     ]
@@ -135,18 +165,126 @@ def _markdown(outcome, summary) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(outcome, out_dir) -> Path:
+FORMATS = ("csv", "jsonl", "parquet")  # the results table; CSV is always written
+
+
+def _json_safe(x):
+    """NaN/inf are not JSON: write them as strings, like the CSV does."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return x
+
+
+def verdict_records(outcome):
+    """One flat dict per verdict (negative controls flagged), the rows of every table format."""
+    for v in outcome.verdicts:
+        yield {**v.row(), "control": False}
+    for v in outcome.controls:
+        yield {**v.row(), "control": True}
+
+
+def write_jsonl(outcome, fh) -> int:
+    """The verdicts as JSON Lines (one object per line, stable keys, `details` kept): a stream other
+    tools can consume line by line, e.g. `jq 'select(.status == "fail")'`."""
+    n = 0
+    for rec in verdict_records(outcome):
+        fh.write(json.dumps(_json_safe(rec), default=str, sort_keys=True) + "\n")
+        n += 1
+    return n
+
+
+def write_parquet(outcome, path) -> Path:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError("--format parquet needs pyarrow: pip install pyarrow") from None
+    rows = [dict(r, details=json.dumps(_json_safe(r["details"]), default=str)) for r in verdict_records(outcome)]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return Path(path)
+
+
+def write(outcome, out_dir, formats=("csv", "jsonl"), html: bool = True, plots: bool = True,
+          figures: bool = True, index: bool | None = None) -> Path:
+    """Write the report into out_dir.  formats: results table formats beyond the CSV ("jsonl",
+    "parquet"); html: report.html (with slack plots and the redrawn Figures 1 and 2 unless turned
+    off); index: refresh <out_dir's parent>/index.html (default: when that parent is named "reports")."""
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown format(s) {sorted(unknown)}; choose from {list(FORMATS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if html and figures:  # the redrawn Figures 1 and 2 are evidence too: add their verdicts (once)
+        from .figures import experiment_verdicts
+
+        have = {v.claim_id for v in outcome.verdicts}
+        outcome.verdicts += [v for v in experiment_verdicts() if v.claim_id not in have]
     summary = summarise(outcome)
     with open(out_dir / "results.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         for v in outcome.verdicts:
             w.writerow(v.row())
+    if "jsonl" in formats:
+        with open(out_dir / "verdicts.jsonl", "w") as fh:
+            write_jsonl(outcome, fh)
+    if "parquet" in formats:
+        write_parquet(outcome, out_dir / "results.parquet")
     json.dump({"claims": summary, "provenance": outcome.provenance,
                "counterexamples": {k: (v.row() | {"reproduce": reproduce_command(k, v.spec)}) if v else None
                                    for k, v in outcome.counterexamples.items()}},
               open(out_dir / "summary.json", "w"), indent=1, default=str)
     (out_dir / "report.md").write_text(_markdown(outcome, summary))
+    if html:
+        from .html import render_report
+
+        (out_dir / "report.html").write_text(render_report(outcome, summary, reproduce_command, method_notes(),
+                                                           plots=plots, with_figures=figures))
+    if index if index is not None else out_dir.resolve().parent.name == "reports":
+        from .html import write_index
+
+        write_index(out_dir.resolve().parent)
     return out_dir
+
+
+REFERENCE_COMMAND = "aligncheck verify --profile thorough --seed 0 --out reports/reference"
+
+
+def summary_table_md(summary: dict) -> str:
+    """The compact status table (for the README and reports/reference/README.md)."""
+    lines = ["| claim | paper | status | worst slack | runs |", "|---|---|---|---|---|"]
+    lines += [f"| `{cid}` | {row.get('ref', '')} | {ICON[row['status']]} | {_fmt(row['worst_slack'])} | {row['n_runs']} |"
+              for cid, row in summary.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_reference_note(out_dir, command: str = REFERENCE_COMMAND) -> Path:
+    """reports/reference/README.md: how the committed reference report was made, and its table."""
+    import subprocess
+
+    out_dir = Path(out_dir)
+    s = json.loads((out_dir / "summary.json").read_text())
+    p = s["provenance"]
+    try:
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                    text=True, timeout=10, cwd=out_dir).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        dirty = None
+    text = "\n".join([
+        "# Reference report", "",
+        "Open [report.html](report.html) in any browser (self-contained, works offline); "
+        "[report.md](report.md) is the same for terminals and diffs.", "",
+        f"- command: `{command}`",
+        f"- commit: `{p.get('git_commit')}`" + (" (with uncommitted changes in the working tree)" if dirty else ""),
+        f"- started: {p.get('started')}; {p.get('seconds', 0):.0f} s; Python {p.get('python')} on {p.get('platform')}",
+        "", "Regenerate whenever claims or the simulators change:", "", "```", command,
+        "python -c \"from theorems import report; report.write_reference_note('reports/reference')\"", "```", "",
+        "## Summary", "", summary_table_md(s["claims"]),
+    ])
+    path = out_dir / "README.md"
+    path.write_text(text)
+    return path

@@ -89,6 +89,8 @@ def aggregate(claim_id: str, verdicts: list) -> str:
         return "error"
     if "pass" in statuses:
         return "pass"
+    if "trend" in statuses:  # a limit: finite-time evidence only, never promoted to pass
+        return "trend"
     return "vacuous" if statuses else "not implemented"
 
 
