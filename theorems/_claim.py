@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-STATUSES = ("pass", "fail", "erratum", "vacuous", "trend", "error", "not implemented")
+STATUSES = ("pass", "fail", "erratum", "vacuous", "trend", "error", "not implemented", "not checked")
 KINDS = ("identity", "snapshot", "step", "static", "asymptotic", "experiment")
 RUNS = ("flow", "gd", "any")
 

@@ -19,7 +19,7 @@ from . import REGISTRY
 from .errata import ERRATA
 
 COLOURS = {"pass": "#1e7b34", "fail": "#c0262d", "erratum": "#d9822b", "vacuous": "#7a7a7a", "trend": "#2d6cb5",
-           "error": "#7d1020", "not implemented": "#b8b8b8"}
+           "error": "#7d1020", "not implemented": "#b8b8b8", "not checked": "#d8d8d8"}
 METHODS = {
     "identity": "symbolic proof (sympy) with a numeric cross-check",
     "snapshot": "both sides at every kept snapshot of every run",
@@ -75,7 +75,7 @@ def fmt(x, digits: int = 3) -> str:
 
 
 def text_colour(status: str) -> str:
-    return "#222" if status == "not implemented" else "#fff"
+    return "#222" if status in ("not implemented", "not checked") else "#fff"
 
 
 def details_rows(details) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from .verify import aggregate
 COLUMNS = ("claim_id", "status", "run_id", "worst_slack", "lhs", "rhs", "tol", "where", "n_checked",
            "seconds", "message", "spec")
 ICON = {"pass": "pass", "fail": "**FAIL**", "erratum": "*erratum*", "vacuous": "vacuous", "trend": "trend",
-        "error": "**ERROR**", "not implemented": "not implemented"}
+        "error": "**ERROR**", "not implemented": "not implemented", "not checked": "not checked"}
 
 
 def reproduce_command(claim_id: str, spec: str) -> str:
@@ -28,14 +28,8 @@ def default_run_id(profile: str, seed: int) -> str:
 
 
 def _status(cid: str, verdicts: list) -> str:
-    """verify.aggregate, plus asymptotic evidence: a claim with a `trend` verdict and no failure or
-    error is `trend` (finite-time evidence of a limit is never promoted to pass)."""
-    if not verdicts:
-        return "not implemented"
-    status = aggregate(cid, verdicts)
-    if status in ("pass", "vacuous") and any(v.status == "trend" for v in verdicts):
-        return "trend"
-    return status
+    """verify.aggregate; a registered claim without verdicts was left out of this run (--claim)."""
+    return aggregate(cid, verdicts) if verdicts else "not checked"
 
 
 def summarise(outcome) -> dict:

@@ -87,10 +87,10 @@ def aggregate(claim_id: str, verdicts: list) -> str:
         return "erratum" if claim_id in ERRATA else "fail"
     if "error" in statuses:
         return "error"
-    if "pass" in statuses:
-        return "pass"
     if "trend" in statuses:  # a limit: finite-time evidence only, never promoted to pass
         return "trend"
+    if "pass" in statuses:
+        return "pass"
     return "vacuous" if statuses else "not implemented"
 
 
