@@ -113,3 +113,70 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
             progress(1)
     info = {"steps": t, "seconds": time.perf_counter() - start}
     return Trajectory("gd", ws0, Z, loss, snaps, policy=policy.name(), stop=stop, info=info)
+
+
+def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40, until=None,
+                     max_steps: int = 10**7, max_seconds: float | None = None) -> Trajectory:
+    """Gradient descent with the scale-invariant steps of `Relative` (each layer moves by at most a
+    fraction eps of its Frobenius norm), in a lean loop, until max_k ||W_k||_F reaches `max_norm`.
+
+    eta_t G_t = eps min_k(||W_k||/||Ghat_k||) Ghat_t with G = exp(log_c) Ghat (network.risk_parts), so
+    the update never under/overflows however small the risk; eta_t itself is kept as log eta_t in
+    Snapshot.step_size's place (info["log_eta"]).  Snapshots are kept where max_k ||W_k||_F crosses
+    geometrically spaced levels; `until(snapshot)` stops early.  Beyond the paper: a discretisation of
+    the flow's path whose error does not shrink with the norm (an angle floor of order eps, DESIGN.md 8).
+    Stops with a reason: "norm reached", "until", "zero gradient", "max steps" or "time budget".
+    """
+    ws = [np.array(w, dtype=float) for w in ws0]
+    start_norm = network.max_fro(ws)
+    targets = list(np.geomspace(start_norm, max_norm, max(levels, 2) + 1)[1:])
+    snaps, log_eta, steps = [Snapshot(0, tuple(w.copy() for w in ws), Z, loss)], [], []
+    why, begin, t = "max steps", time.perf_counter(), 0
+    L = len(ws)
+    while t < max_steps:
+        # the closed-form rank-one gradients dR/dW_k = exp(log_c) a_k c_k^T (network.layer_grads_from),
+        # inlined: this loop is the hot path of every long run
+        lg = loss.log_neg_deriv(Z @ network.product(ws))
+        top_lg = lg.max()
+        p = np.exp(lg - top_lg)
+        log_c = float(top_lg + np.log(p.sum()) - np.log(len(lg)))
+        c = -(p @ Z) / p.sum()
+        a = [None] * L
+        a[-1] = np.ones(1)
+        for k in range(L - 1, 0, -1):
+            a[k - 1] = ws[k].T @ a[k]
+        cs = []
+        for k in range(L):
+            cs.append(c)
+            c = ws[k] @ c
+        gnorm = [float(np.sqrt((a[k] @ a[k]) * (cs[k] @ cs[k]))) for k in range(L)]
+        fros = [float(np.sqrt(np.sum(w * w))) for w in ws]
+        ratios = [f / g for f, g in zip(fros, gnorm) if g > 0]
+        if not ratios:
+            why = "zero gradient"
+            break
+        step = eps * min(ratios)
+        for k in range(L):
+            ws[k] -= step * np.outer(a[k], cs[k])
+        t += 1
+        top = max(fros)  # the norms before this step: a snapshot may lag its level by one step
+        if top >= targets[0]:
+            while targets and top >= targets[0]:
+                targets.pop(0)
+            s = Snapshot(t, tuple(w.copy() for w in ws), Z, loss)
+            snaps.append(s)
+            log_eta.append(float(np.log(step) - log_c))
+            steps.append(t)
+            if not targets:
+                why = "norm reached"
+                break
+            if until is not None and until(s):
+                why = "until"
+                break
+            if max_seconds is not None and time.perf_counter() - begin > max_seconds:
+                why = "time budget"
+                break
+    info = {"steps": t, "seconds": time.perf_counter() - begin, "eps": eps, "log_eta": log_eta,
+            "max_norm": float(max_norm)}
+    return Trajectory("gd", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=f"relative(eps={eps})",
+                      stop=why, info=info)

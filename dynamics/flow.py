@@ -66,3 +66,88 @@ def gradient_flow(ws0, Z, loss, horizon: float, param: str = "time", checkpoints
     info = {"nfev": int(sol.nfev), "seconds": time.perf_counter() - start, "rtol": rtol, "atol": atol,
             "solver": "DOP853"}
     return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=param, stop=stop, info=info)
+
+
+# --- Long-horizon engine: the same path at geometric speed ---------------------------------------
+#
+# dW/ds = -grad R/R reaches infinite norm in finite s for L >= 3 (DESIGN.md section 8), so an s
+# horizon is the wrong stopping rule.  Dividing the field by its own norm and multiplying by ||W||
+# gives dW/dtau = -||W|| g/||g||, g = grad R/R: still a positive multiple of -grad R, hence the same
+# path (a gradient flow path does not depend on its parametrisation), but now ||W|| grows at most
+# like e^tau, so tau ~ log ||W|| and no blow-up happens at any finite tau.  The risk-normalised time
+# s is carried along as one extra state, ds/dtau = ||W||/||g||, with ||g|| = exp(log ||grad R|| - log R)
+# computed in the log domain so nothing under/overflows.
+
+def _log_grad_parts(ws, Z, loss):
+    """(log R, log ||grad R(W)||, direction -grad R/||grad R|| per layer), all in the log domain."""
+    _, log_risk, log_c, ghat = network.risk_parts(network.product(ws), Z, loss)
+    grads = network.layer_grads_from(ws, ghat)          # grad R(W) = exp(log_c) * grads
+    gn = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+    if not gn > 0:
+        return log_risk, -np.inf, None
+    return log_risk, log_c + np.log(gn), tuple(-g / gn for g in grads)
+
+
+def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, rtol: float = 1e-10,
+                   atol: float = 1e-12, method: str = "DOP853", max_seconds: float | None = None) -> Trajectory:
+    """Gradient flow followed at geometric speed until max_k ||W_k||_F reaches `max_norm`.
+
+    Snapshots are kept where max_k ||W_k||_F crosses `levels` geometrically spaced levels between
+    its initial value and `max_norm` (terminal events of the solver, located to its tolerance).
+    `until(snapshot) -> bool` stops early (e.g. once every target is reached).  Snapshot.t is the
+    risk-normalised time s (dW/ds = -grad R/R); info["tau"] holds the solver's variable.  The run
+    says why it stopped: "norm reached", "until", "zero gradient" (the field's direction is
+    undefined), "time budget", or the solver's message.
+    """
+    unpack = _unpacker(ws0)
+    n_w = sum(int(np.prod(w.shape)) for w in ws0)
+    start_norm = network.max_fro(ws0)
+    if not max_norm > start_norm:
+        raise ValueError(f"max_norm {max_norm} must exceed the initial max_k ||W_k||_F = {start_norm:.6g}")
+    targets = np.geomspace(start_norm, max_norm, max(levels, 2) + 1)[1:]
+    why = "norm reached"
+
+    def rhs(_, x):
+        ws = unpack(x[:n_w])
+        log_risk, log_g, dirs = _log_grad_parts(ws, Z, loss)
+        if dirs is None:
+            raise FloatingPointError("zero gradient")
+        wn = float(np.sqrt(np.sum(x[:n_w] ** 2)))
+        ds = np.exp(np.log(wn) - (log_g - log_risk))      # ||W|| / ||grad R / R||
+        return np.concatenate([_pack(tuple(wn * d for d in dirs)), [ds]])
+
+    def snap(x):
+        return Snapshot(float(x[n_w]), unpack(x[:n_w].copy()), Z, loss)
+
+    x = np.concatenate([_pack(ws0), [0.0]])
+    snaps, tau_kept, tau, nfev = [snap(x)], [0.0], 0.0, 0
+    # ||W|| <= ||W(0)|| e^tau, so a level needs tau >= log(level/||W(0)||); 50x the whole range is ample
+    span = 50.0 * (np.log(targets[-1] / start_norm) + 1.0)
+    begin = time.perf_counter()
+    for level in targets:
+        def event(_, y, level=level):
+            return network.max_fro(unpack(y[:n_w])) - level
+        event.terminal, event.direction = True, 1
+        try:
+            sol = solve_ivp(rhs, (tau, tau + span), x, method=method, rtol=rtol, atol=atol, events=event)
+        except FloatingPointError as exc:
+            why = str(exc)
+            break
+        nfev += int(sol.nfev)
+        if sol.status < 0 or not sol.t_events[0].size:
+            why = f"solver: {sol.message}" if sol.status < 0 else "level not reached within the tau span"
+            break
+        tau, x = float(sol.t_events[0][0]), sol.y_events[0][0]
+        s = snap(x)
+        snaps.append(s)
+        tau_kept.append(tau)
+        if until is not None and until(s):
+            why = "until"
+            break
+        if max_seconds is not None and time.perf_counter() - begin > max_seconds:
+            why = "time budget"
+            break
+    info = {"nfev": nfev, "seconds": time.perf_counter() - begin, "rtol": rtol, "atol": atol, "solver": method,
+            "param": "geometric speed (same path); Snapshot.t = s of dW/ds = -grad R/R", "tau": tau_kept,
+            "max_norm": float(max_norm)}
+    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy="risk", stop=why, info=info)

@@ -28,7 +28,9 @@ class RunSpec:
     radius: float | None = None                # gd constant: eta = 1/beta(radius) (Lemma 3.4)
     horizon: float = 100.0                     # flow time, or number of gd steps
     checkpoints: int = 30
-    param: str = "time"                        # flow: "time" | "risk"
+    param: str = "time"                        # flow: "time" | "risk" | "geometric" (flow.geometric_flow)
+    max_norm: float | None = None              # flow "geometric" / gd "relative": stop at max_k ||W_k||_F = max_norm
+    solver: str = "LSODA"                      # flow "geometric": the scipy solver (the path is stiff for large norms)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -86,6 +88,11 @@ def simulate(spec: RunSpec):
     ds = dataset(spec.data)
     loss = losses.get(spec.loss)
     ws0 = initial_weights(spec, ds)
+    if spec.method == "flow" and spec.param == "geometric":
+        return flow.geometric_flow(ws0, ds.Z, loss, spec.max_norm, levels=spec.checkpoints, method=spec.solver)
+    if spec.method == "gd" and spec.policy == "relative" and spec.max_norm is not None:
+        return descent.relative_descent(ws0, ds.Z, loss, spec.eta or 0.05, spec.max_norm, levels=spec.checkpoints,
+                                        max_steps=int(spec.horizon))
     if spec.method == "flow":
         return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, param=spec.param, checkpoints=spec.checkpoints)
     if spec.method == "gd":

@@ -56,6 +56,16 @@ def test_negative_control_is_caught(quick, claim):
     assert any(v.status == "fail" for v in controls), [v.message for v in controls]
 
 
+@pytest.mark.parametrize("claim", [pytest.param(c, id=c.id) for c in REGISTRY.values() if c.trend is not None])
+def test_asymptotic_claims_show_a_trend_and_their_controls_fail(quick, claim):
+    """On the long runs: evidence consistent with the limit somewhere, and the wrong limit refuted."""
+    statuses = {v.status for v in quick.verdicts if v.claim_id == claim.id}
+    assert "trend" in statuses and not statuses & {"fail", "error"}, statuses
+    controls = [v for v in quick.controls if v.claim_id == claim.id + "~control"]
+    assert controls and all(v.status in ("fail", "vacuous") for v in controls)
+    assert any(v.status == "fail" for v in controls), [v.message for v in controls]
+
+
 def test_every_inequality_has_a_negative_control():
     assert [c.id for c in CHECKED if c.control is None] == []
 

@@ -50,6 +50,7 @@ def verify(profile, out, seed, data_file, claims, device, formats):
     from dynamics import backend
 
     from . import REGISTRY, report
+    from .asymptotic import specs as long_specs
     from .verify import profile_specs, verify as run_verify
 
     unknown = [c for c in claims if c not in REGISTRY]
@@ -67,7 +68,7 @@ def verify(profile, out, seed, data_file, claims, device, formats):
     except backend.BackendUnavailable as exc:
         _fail(str(exc))
     try:
-        total = len(profile_specs(profile, seed, data_file)) + 1
+        total = len(profile_specs(profile, seed, data_file)) + len(long_specs(profile, seed, data_file)) + 1
     except USER_ERRORS as exc:
         _fail(str(exc))
     with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar:

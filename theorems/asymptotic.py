@@ -1,0 +1,170 @@
+"""Asymptotic claims: limits shown as a trend over a long, finite horizon, with fitted rates.
+
+A limit "g -> 0" is checked on a trajectory through `Limit`: log g at every kept snapshot (log domain,
+so risks of e^-1e11 are fine), a rate variable x -> 0 the proof bounds g by (g <= C x^p), and a
+stated threshold.  Verdict:
+  trend    g reached the threshold within the horizon, its last value is below its value at the start
+           of the tail (the last half of the snapshots), and the fitted exponent q of log g against log x
+           over the tail is not clearly below the proven p (q >= 0.9 p - 3 se: 10% for the lower-order
+           terms of the bound, 3 standard errors for the fit);
+  fail     the threshold was not reached although the run ended normally, g got worse over the tail,
+           or g decays clearly slower than the proof allows;
+  vacuous  the run stalled (zero gradient, solver failure, time budget) before the threshold: no
+           evidence either way, never a pass; or the claim's hypotheses are not met.
+`trend` is never `pass`: a limit cannot be verified at a finite horizon.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from dynamics.runs import RunSpec
+
+from ._claim import Claim, Verdict
+from .assumptions import holds
+
+NORMAL_STOPS = ("horizon", "norm reached", "until")
+TAIL_MIN = 4
+RATE_SLACK = 0.1      # lower-order terms of a bound g <= C x^p (1 + o(1))
+FIT_SE = 3.0          # standard errors of the least-squares slope
+
+
+@dataclass(frozen=True)
+class Limit:
+    """log g(snapshot, traj) -> -inf; log x(snapshot, traj) the rate variable; g <= C x^p (p = proven)."""
+
+    log_gap: Callable
+    threshold: float                  # g must reach <= threshold (stated in the report)
+    log_x: Callable | None = None
+    proven: float | None = None       # the exponent p the proof gives, None if the paper gives no rate
+    what: str = ""                    # g in words
+    rate_note: str = ""               # where p comes from
+    skip_initial: bool = True         # t = 0 is the initialisation, often outside the regime
+
+    def with_(self, **kw) -> "Limit":
+        from dataclasses import replace
+        return replace(self, **kw)
+
+
+def fit_slope(lx: np.ndarray, lg: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of lg against lx and its standard error (nan if under 3 points)."""
+    ok = np.isfinite(lx) & np.isfinite(lg)
+    lx, lg = lx[ok], lg[ok]
+    if len(lx) < 3 or np.ptp(lx) == 0:
+        return math.nan, math.nan
+    A = np.vstack([lx, np.ones_like(lx)]).T
+    coef, res, *_ = np.linalg.lstsq(A, lg, rcond=None)
+    dof = len(lx) - 2
+    s2 = float(res[0]) / dof if len(res) and dof > 0 else 0.0
+    se = math.sqrt(s2 / float(np.sum((lx - lx.mean()) ** 2))) if dof > 0 else math.nan
+    return float(coef[0]), se
+
+
+def check_limit(lim: Limit, traj, claim_id: str = "") -> Verdict:
+    """The trend verdict of one limit on one trajectory (see the module docstring)."""
+    snaps = [s for s in traj.snapshots if not (lim.skip_initial and s.t == 0)]
+    v = Verdict(claim_id, "", "trend")
+    lg = np.array([float(lim.log_gap(s, traj)) for s in snaps])
+    lx = np.array([float(lim.log_x(s, traj)) for s in snaps]) if lim.log_x else np.full(len(snaps), np.nan)
+    v.n_checked = len(snaps)
+    log_thr = math.log(lim.threshold) if lim.threshold > 0 else -math.inf
+    hit = np.flatnonzero(lg <= log_thr)
+    d = v.details = {
+        "quantity": lim.what, "threshold": lim.threshold, "final": float(np.exp(lg[-1])) if len(lg) else None,
+        "best": float(np.exp(np.min(lg))) if len(lg) else None,
+        "reached_at": (float(snaps[hit[0]].t) if hit.size else None), "horizon": float(snaps[-1].t) if snaps else 0.0,
+        "snapshots": len(snaps), "stop": traj.stop, "proven_rate": lim.proven, "rate_note": lim.rate_note,
+        "policy": traj.policy,
+    }
+    if len(snaps) < TAIL_MIN:
+        v.status, v.message = "vacuous", f"only {len(snaps)} snapshots: horizon too short for a trend ({traj.stop})"
+        return v
+    tail = slice(len(snaps) // 2, None)
+    q, se = fit_slope(lx[tail], lg[tail])
+    d["fitted_rate"], d["fitted_rate_se"] = q, se
+    v.worst_slack, v.lhs, v.rhs, v.where = log_thr - float(lg[-1]), float(np.exp(lg[-1])), lim.threshold, f"t={snaps[-1].t:g}"
+    improving = bool(lg[-1] < lg[tail][0] or lg[-1] == -math.inf)
+    d["tail_start"], d["improving"] = float(np.exp(lg[tail][0])), bool(improving)
+    if not hit.size:
+        if traj.stop not in NORMAL_STOPS:
+            v.status = "vacuous"
+            v.message = f"run stalled ({traj.stop}) before {lim.what} reached {lim.threshold:g} (best {d['best']:.3g})"
+        else:
+            v.status = "fail"
+            v.message = f"{lim.what} did not reach {lim.threshold:g} within the horizon (best {d['best']:.3g}, {traj.stop})"
+        return v
+    if not improving:
+        v.status = "fail"
+        v.message = f"{lim.what} got worse over the tail: {d['tail_start']:.3g} -> {d['final']:.3g}"
+        return v
+    if lim.proven is not None and np.isfinite(q) and q < (1 - RATE_SLACK) * lim.proven - FIT_SE * (se if np.isfinite(se) else 0):
+        v.status = "fail"
+        v.message = f"{lim.what} decays like x^{q:.3g} (se {se:.2g}), slower than the proven x^{lim.proven:g}"
+        return v
+    v.message = (f"{lim.what} <= {lim.threshold:g} reached at t={d['reached_at']:g}; final {d['final']:.3g}; "
+                 f"fitted rate {q:.3g}" + (f" vs proven {lim.proven:g}" if lim.proven is not None else " (no rate proven)"))
+    return v
+
+
+def evaluate_trend(claim: Claim, traj, run_id: str = "", spec: str = "") -> Verdict:
+    """Check an asymptotic claim on one trajectory: hypotheses (unmet -> vacuous), then claim.trend."""
+    start = time.perf_counter()
+    v = Verdict(claim.id, run_id, "vacuous", spec=spec)
+    try:
+        if claim.runs not in ("any", traj.method):
+            v.message = f"claim speaks about {claim.runs} runs, not {traj.method}"
+            return v
+        unmet = [(h, why) for h in claim.hypotheses for ok, why in [holds(h, traj)] if not ok]
+        if unmet:
+            v.message = "; ".join(f"{h} not met: {why[:200]}" for h, why in unmet)
+            return v
+        out = claim.trend(traj)
+        out.claim_id, out.run_id, out.spec = claim.id, run_id, spec
+        v = out
+    except Exception as exc:
+        v.status, v.message = "error", f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
+    finally:
+        v.seconds = time.perf_counter() - start
+    return v
+
+
+def evaluate_control(claim: Claim, traj, run_id: str = "", spec: str = "") -> Verdict:
+    """The negative control of an asymptotic claim: its `control` in place of `trend` (must fail)."""
+    from dataclasses import replace
+    wrong = replace(claim, id=claim.id + "~control", trend=claim.control, control=None)
+    return evaluate_trend(wrong, traj, run_id, spec)
+
+
+# --- the long runs each profile needs -----------------------------------------------------------
+
+def specs(profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]:
+    """Long runs for the asymptotic claims.  quick/ci: ~10-25 s in total on 2 cores (L = 2, 3 flow by
+    LSODA at geometric speed, one A3.5 run, Lemma 3.4's constant step, one relative-step run);
+    thorough: deeper, wider, longer."""
+    src = ("file", data) if data else ("a27", 3, 4, 0.3, 1 + seed)
+    rnd = ("file", data) if data else ("random", 16, 4, 0.1, 7 + seed)
+    base = RunSpec(data=src, hidden=(3,), seed=seed, scale=0.5, checkpoints=20)
+    out = [
+        base.with_(method="flow", param="geometric", max_norm=300.0),
+        base.with_(method="flow", param="geometric", max_norm=300.0, loss="exp", data=rnd, hidden=(4,)),
+        base.with_(method="flow", param="geometric", max_norm=100.0, hidden=(3, 3)),
+        base.with_(method="gd", policy="a35", horizon=15000),
+        base.with_(method="gd", policy="constant", radius=2.0, horizon=3000),
+        base.with_(method="gd", policy="relative", eta=1e-3, max_norm=300.0, horizon=10**6, hidden=(3, 3)),
+        base.with_(method="gd", policy="constant", eta=0.5, horizon=5000),           # SEC4-CONST
+    ]
+    if profile == "thorough":
+        out += [
+            base.with_(method="flow", param="geometric", max_norm=1e4, checkpoints=40),
+            base.with_(method="flow", param="geometric", max_norm=300.0, hidden=(3, 3), loss="exp"),
+            base.with_(method="gd", policy="a35", horizon=200000, checkpoints=40),
+            base.with_(method="gd", policy="a35", horizon=50000, hidden=(3, 3), data=rnd),
+            base.with_(method="gd", policy="constant", eta=0.5, horizon=100000, loss="exp"),
+            base.with_(method="gd", policy="relative", eta=3e-4, max_norm=1e3, horizon=10**7, hidden=(8, 8, 8), data=rnd),
+        ]
+    return out
