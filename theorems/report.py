@@ -60,7 +60,7 @@ def summarise(outcome) -> dict:
             "n_checked": sum(v.n_checked for v in vs), "kind": claim.kind, "ref": claim.ref,
             "statement": claim.statement,
             "runs_by_status": {s: sum(v.status == s for v in vs) for s in sorted({v.status for v in vs})},
-            "control": None if claim.control is None else {
+            "control": None if claim.control is None or not controls else {
                 "note": claim.control_note, "caught": any(v.status == "fail" for v in controls)},
         }
     return out
