@@ -36,10 +36,12 @@ class GDSums:
 
     def add(self, eta: float, grads) -> "GDSums":
         g2 = sum(float(np.sum(g * g)) for g in grads)
+        with np.errstate(over="ignore"):  # huge relative steps: the sums become inf, honestly, not an exception
+            e2 = float(np.float64(eta) ** 2)
         return GDSums(
-            tuple(p + eta**2 * g @ g.T for p, g in zip(self.P, grads)),
-            tuple(q + eta**2 * g.T @ g for q, g in zip(self.Q, grads)),
-            self.eta + eta, self.eta_g2 + eta * g2, self.eta2_g2 + eta**2 * g2,
+            tuple(p + e2 * g @ g.T for p, g in zip(self.P, grads)),
+            tuple(q + e2 * g.T @ g for q, g in zip(self.Q, grads)),
+            self.eta + eta, self.eta_g2 + eta * g2, self.eta2_g2 + e2 * g2,
         )
 
 

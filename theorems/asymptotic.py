@@ -160,7 +160,7 @@ def specs(profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]
     ]
     if profile == "thorough":
         out += [
-            base.with_(method="flow", param="geometric", max_norm=1e4, checkpoints=40),
+            base.with_(method="flow", param="geometric", max_norm=1e3, checkpoints=40),
             base.with_(method="flow", param="geometric", max_norm=300.0, hidden=(3, 3), loss="exp"),
             base.with_(method="gd", policy="a35", horizon=200000, checkpoints=40),
             base.with_(method="gd", policy="a35", horizon=50000, hidden=(3, 3), data=rnd),
