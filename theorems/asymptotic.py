@@ -7,10 +7,10 @@ stated threshold.  Verdict:
            of the tail (the last half of the snapshots), and the fitted exponent q of log g against log x
            over the tail is not clearly below the proven p (q >= 0.9 p - 3 se: 10% for the lower-order
            terms of the bound, 3 standard errors for the fit);
-  fail     the threshold was not reached although the run ended normally, g got worse over the tail,
-           or g decays clearly slower than the proof allows;
-  vacuous  the run stalled (zero gradient, solver failure, time budget) before the threshold: no
-           evidence either way, never a pass; or the claim's hypotheses are not met.
+  fail     g got worse over the tail, or g decays clearly slower than the proof allows;
+  vacuous  g still improving but short of the threshold (horizon too short, or the run stalled): no
+           evidence either way, never a pass (a finite horizon cannot refute a limit); or the claim's
+           hypotheses are not met.
 `trend` is never `pass`: a limit cannot be verified at a finite horizon.
 """
 from __future__ import annotations
@@ -90,17 +90,14 @@ def check_limit(lim: Limit, traj, claim_id: str = "") -> Verdict:
     v.worst_slack, v.lhs, v.rhs, v.where = log_thr - float(lg[-1]), float(np.exp(lg[-1])), lim.threshold, f"t={snaps[-1].t:g}"
     improving = bool(lg[-1] < lg[tail][0] or lg[-1] == -math.inf)
     d["tail_start"], d["improving"] = float(np.exp(lg[tail][0])), bool(improving)
-    if not hit.size:
-        if traj.stop not in NORMAL_STOPS:
-            v.status = "vacuous"
-            v.message = f"run stalled ({traj.stop}) before {lim.what} reached {lim.threshold:g} (best {d['best']:.3g})"
-        else:
-            v.status = "fail"
-            v.message = f"{lim.what} did not reach {lim.threshold:g} within the horizon (best {d['best']:.3g}, {traj.stop})"
-        return v
-    if not improving:
+    if not improving:  # moving away from the limit over the last half of the run
         v.status = "fail"
         v.message = f"{lim.what} got worse over the tail: {d['tail_start']:.3g} -> {d['final']:.3g}"
+        return v
+    if not hit.size:  # still improving but short of the threshold: no evidence either way, never a pass
+        v.status = "vacuous"
+        why = f"run stalled ({traj.stop})" if traj.stop not in NORMAL_STOPS else "horizon too short"
+        v.message = f"{why}: {lim.what} still improving but did not reach {lim.threshold:g} (best {d['best']:.3g})"
         return v
     if lim.proven is not None and np.isfinite(q) and q < (1 - RATE_SLACK) * lim.proven - FIT_SE * (se if np.isfinite(se) else 0):
         v.status = "fail"
