@@ -180,27 +180,28 @@ def _tight(point, traj, factor=1.0):
 
 
 EXPH = ("A2.7",)
+def _l211_claim(cid, ref, statement, loss, reading):
+    """One reading of Lemma 2.11: the sign condition at adversarial points above that reading's threshold."""
+    return Claim(cid, ref, "static", statement, sides=lambda p, t: _l211(p, t, loss),
+                 points=lambda t: _points(t, reading), relation=">=", hypotheses=EXPH,
+                 control=lambda p, t: _l211_control(p, t, loss),
+                 control_note="w's perpendicular part pointed at the data's high side / shrunk 1000x below the threshold")
+
+
 register(
     Claim("L2.10", "Lemma 2.10", "static",
           "under A2.7, alpha = min_{|xi|=1, xi perp ubar} max_{i in S} <xi, z_i> > 0",
           sides=_alpha_sides, points=_alpha_points, relation=">=", runs="any", hypotheses=EXPH,
           control=lambda p, t: _alpha_sides(p, t, factor=1.5),
           control_note="alpha replaced by 1.5 alpha (some xi attains alpha)"),
-    Claim("L2.11-exp-printed", "Lemma 2.11 (as printed)", "static",
-          "exp loss, <w, ubar> >= 0, ||Pi_perp w|| > 1 + ln(n)/alpha  =>  <Pi_perp w, grad R(w)> >= 0",
-          sides=lambda p, t: _l211(p, t, "exp"), points=lambda t: _points(t, "exp-printed"), relation=">=",
-          hypotheses=EXPH, control=lambda p, t: _l211_control(p, t, "exp"),
-          control_note="w's perpendicular part pointed at the data's high side / shrunk 1000x below the threshold"),
-    Claim("L2.11-exp-proof", "Lemma 2.11 (the proof's threshold, Appendix B)", "static",
-          "the same with threshold (1 + ln n)/alpha, as the proof concludes",
-          sides=lambda p, t: _l211(p, t, "exp"), points=lambda t: _points(t, "exp-proof"), relation=">=",
-          hypotheses=EXPH, control=lambda p, t: _l211_control(p, t, "exp"),
-          control_note="w's perpendicular part pointed at the data's high side / shrunk 1000x below the threshold"),
-    Claim("L2.11-log", "Lemma 2.11", "static",
-          "logistic loss, <w, ubar> >= 0, ||Pi_perp w|| > 2n/(e alpha)  =>  <Pi_perp w, grad R(w)> >= 0",
-          sides=lambda p, t: _l211(p, t, "logistic"), points=lambda t: _points(t, "log"), relation=">=",
-          hypotheses=EXPH, control=lambda p, t: _l211_control(p, t, "logistic"),
-          control_note="w's perpendicular part pointed at the data's high side / shrunk 1000x below the threshold"),
+    _l211_claim("L2.11-exp-printed", "Lemma 2.11 (as printed)",
+                "exp loss, <w, ubar> >= 0, ||Pi_perp w|| > 1 + ln(n)/alpha  =>  <Pi_perp w, grad R(w)> >= 0",
+                "exp", "exp-printed"),
+    _l211_claim("L2.11-exp-proof", "Lemma 2.11 (the proof's threshold, Appendix B)",
+                "the same with threshold (1 + ln n)/alpha, as the proof concludes", "exp", "exp-proof"),
+    _l211_claim("L2.11-log", "Lemma 2.11",
+                "logistic loss, <w, ubar> >= 0, ||Pi_perp w|| > 2n/(e alpha)  =>  <Pi_perp w, grad R(w)> >= 0",
+                "logistic", "log"),
     Claim("L2.11-TIGHT", "Lemma 2.11 (tightness)", "static",
           "how far below the proven threshold the sign condition really starts (report the ratio)",
           sides=_tight, points=_tight_points, relation="<=", hypotheses=EXPH,
