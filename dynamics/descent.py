@@ -104,7 +104,8 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
             break
         if eta == 0.0 or snap.grad_norm2 == 0.0:
             stop = "zero gradient (underflow or critical point)"
-            snaps.append(snap) if t not in keep else None
+            if t not in keep:
+                snaps.append(snap)
             break
         sums = sums.add(eta, grads)
         ws = tuple(w - eta * g for w, g in zip(ws, grads))
