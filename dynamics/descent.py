@@ -117,7 +117,7 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
 
 
 def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40, until=None,
-                     max_steps: int = 10**7, max_seconds: float | None = None) -> Trajectory:
+                     max_steps: int = 10**7) -> Trajectory:
     """Gradient descent with the scale-invariant steps of `Relative` (each layer moves by at most a
     fraction eps of its Frobenius norm), in a lean loop, until max_k ||W_k||_F reaches `max_norm`.
 
@@ -126,7 +126,7 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
     Snapshot.step_size's place (info["log_eta"]).  Snapshots are kept where max_k ||W_k||_F crosses
     geometrically spaced levels; `until(snapshot)` stops early.  Beyond the paper: a discretisation of
     the flow's path whose error does not shrink with the norm (an angle floor of order eps, DESIGN.md 8).
-    Stops with a reason: "norm reached", "until", "zero gradient", "max steps" or "time budget".
+    Stops with a reason: "norm reached", "until", "zero gradient" or "max steps".
     """
     ws = [np.array(w, dtype=float) for w in ws0]
     start_norm = network.max_fro(ws)
@@ -173,9 +173,6 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
                 break
             if until is not None and until(s):
                 why = "until"
-                break
-            if max_seconds is not None and time.perf_counter() - begin > max_seconds:
-                why = "time budget"
                 break
     info = {"steps": t, "seconds": time.perf_counter() - begin, "eps": eps, "log_eta": log_eta,
             "max_norm": float(max_norm)}

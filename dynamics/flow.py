@@ -1,9 +1,9 @@
 """Gradient flow dW/dt = -grad R(W), by an adaptive explicit Runge-Kutta solver (DOP853).
 
 The flow is not stiff, so an explicit high-order method with tight tolerances is both fast and
-accurate (DESIGN.md section 8).  `param="risk"` follows the same path in risk-normalised time,
-dW/ds = -grad R(W) / R(W), whose field is computed in the log domain and never underflows; for
-L >= 3 that path reaches infinite norm in finite s, so such runs stop on a norm event.
+accurate (DESIGN.md section 8).  For long horizons `geometric_flow` follows the same path at a
+speed that never blows up (risk-normalised time dW/ds = -grad R/R reaches infinite norm in finite s
+for L >= 3, so an s horizon is the wrong stopping rule).
 """
 from __future__ import annotations
 
@@ -32,23 +32,20 @@ def _unpacker(ws0):
     return unpack
 
 
-def field(ws, Z, loss, param: str):
-    """The vector field at W: -grad R(W) (param "time") or -grad R(W)/R(W) (param "risk")."""
-    _, log_risk, log_c, ghat = network.risk_parts(network.product(ws), Z, loss)
-    scale = np.exp(log_c - (log_risk if param == "risk" else 0.0))
-    return tuple(-scale * g for g in network.layer_grads_from(ws, ghat))
+def field(ws, Z, loss):
+    """The vector field of gradient flow at W: -grad R(W)."""
+    _, _, log_c, ghat = network.risk_parts(network.product(ws), Z, loss)
+    return tuple(-np.exp(log_c) * g for g in network.layer_grads_from(ws, ghat))
 
 
-def gradient_flow(ws0, Z, loss, horizon: float, param: str = "time", checkpoints: int = 40,
+def gradient_flow(ws0, Z, loss, horizon: float, checkpoints: int = 40,
                   rtol: float = RTOL, atol: float = ATOL, max_norm: float | None = None) -> Trajectory:
     """Integrate to `horizon` (or until max_k ||W_k||_F reaches max_norm); keep log-spaced snapshots."""
-    if param not in ("time", "risk"):
-        raise ValueError("param must be 'time' or 'risk'")
     unpack = _unpacker(ws0)
     times = log_checkpoints(horizon, checkpoints, integer=False)
 
     def rhs(_, x):
-        return _pack(field(unpack(x), Z, loss, param))
+        return _pack(field(unpack(x), Z, loss))
 
     events = []
     if max_norm is not None:
@@ -65,7 +62,7 @@ def gradient_flow(ws0, Z, loss, horizon: float, param: str = "time", checkpoints
     stop = "norm reached" if sol.status == 1 else "horizon"
     info = {"nfev": int(sol.nfev), "seconds": time.perf_counter() - start, "rtol": rtol, "atol": atol,
             "solver": "DOP853"}
-    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=param, stop=stop, info=info)
+    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy="time", stop=stop, info=info)
 
 
 # --- Long-horizon engine: the same path at geometric speed ---------------------------------------

@@ -129,4 +129,4 @@ def log_neg_deriv_xp(name: str, m, xp):
     return -_softplus_xp(xp, m)
 
 
-__all__ = ["Loss", "EXP", "LOGISTIC", "LOSSES", "get", "expit", "log_value_xp", "log_neg_deriv_xp"]
+__all__ = ["Loss", "EXP", "LOGISTIC", "LOSSES", "get", "log_value_xp", "log_neg_deriv_xp"]

@@ -28,7 +28,7 @@ class RunSpec:
     radius: float | None = None                # gd constant: eta = 1/beta(radius) (Lemma 3.4)
     horizon: float = 100.0                     # flow time, or number of gd steps
     checkpoints: int = 30
-    param: str = "time"                        # flow: "time" | "risk" | "geometric" (flow.geometric_flow)
+    param: str = "time"                        # flow: "time" (flow.gradient_flow) | "geometric" (flow.geometric_flow)
     max_norm: float | None = None              # flow "geometric" / gd "relative": stop at max_k ||W_k||_F = max_norm
     solver: str = "LSODA"                      # flow "geometric": the scipy solver (the path is stiff for large norms)
 
@@ -94,7 +94,9 @@ def simulate(spec: RunSpec):
         return descent.relative_descent(ws0, ds.Z, loss, spec.eta or 0.05, spec.max_norm, levels=spec.checkpoints,
                                         max_steps=int(spec.horizon))
     if spec.method == "flow":
-        return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, param=spec.param, checkpoints=spec.checkpoints)
+        if spec.param != "time":
+            raise ValueError(f"unknown flow parametrisation {spec.param!r}; choose 'time' or 'geometric'")
+        return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, checkpoints=spec.checkpoints)
     if spec.method == "gd":
         return descent.gradient_descent(ws0, ds.Z, loss, policy(spec), int(spec.horizon), spec.checkpoints)
     raise ValueError(f"unknown method {spec.method!r}")

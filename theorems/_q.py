@@ -1,7 +1,6 @@
 """Small shared quantities of the proofs, as functions of a snapshot and its trajectory."""
 from __future__ import annotations
 
-import numpy as np
 
 from dynamics import network
 

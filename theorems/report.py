@@ -10,7 +10,6 @@ from pathlib import Path
 from . import REGISTRY
 from .catalogue import CATALOGUE
 from .errata import ERRATA
-from .evaluate import TOLERANCES  # noqa: F401  (documented below)
 from .verify import aggregate
 
 COLUMNS = ("claim_id", "status", "run_id", "worst_slack", "lhs", "rhs", "tol", "where", "n_checked",
@@ -103,8 +102,8 @@ def _markdown(outcome, summary) -> str:
         f"- profile `{p['profile']}`, seed {p['seed']}, data: {p['data'] or 'generated'}; "
         f"{len(outcome.specs)} runs; {p.get('seconds', 0):.1f} s",
         f"- commit `{p['git_commit']}`, Python {p['python']}, {p['platform']}",
-        f"- versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items() if v),
-        f"- totals: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items() if v),
+        "- totals: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
         "",
         "Statuses: `pass` held at every checked point of every run; `fail` violated beyond its tolerance; "
         "`erratum` false as printed (the corrected claim is checked separately); `vacuous` hypotheses never met "

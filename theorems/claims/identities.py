@@ -129,7 +129,7 @@ def _eq21_sym(net, factor=1):
 
 
 def _flow_fd(ws, Z, loss, f):
-    F = flow.field(ws, Z, loss, "time")
+    F = flow.field(ws, Z, loss)
     return N.central(lambda s: f(N.move(ws, F, s)))
 
 
@@ -261,7 +261,7 @@ def _b16_num(factor=2, printed=False):
     for ws, Z, loss, where in N.instances():
         dh, dh2 = _flow_fd(ws, Z, loss, lambda v: network.fro(v[0]) ** 2)
         if printed:
-            rhs = factor * np.sum(ws[0] * flow.field(ws, Z, loss, "time")[0])
+            rhs = factor * np.sum(ws[0] * flow.field(ws, Z, loss)[0])
         else:
             rhs = -factor * network.product(ws) @ network.predictor_grad(network.product(ws), Z, loss)
         out.append((abs(dh2 - rhs), N.fd_tol(dh, dh2, network.fro(ws[0]) ** 2) + N.rounding(abs(rhs)), where))

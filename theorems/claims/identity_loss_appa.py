@@ -136,7 +136,7 @@ def _appa2_proof(c=1):
     resid = 0.0
     for a in (0.3, -0.7, 1.5):  # numeric: the simulator's field is tangent to the set
         ws = (np.array([[-c * a]]), np.array([[a]]))
-        F = flow.field(ws, np.array([[1.0]]), EXP, "time")
+        F = flow.field(ws, np.array([[1.0]]), EXP)
         resid = max(resid, abs(F[0][0, 0] + c * F[1][0, 0]))
         risk_ok &= network.risk(ws, np.array([[1.0]]), EXP) >= EXP.at_zero
     tol = N.rounding(np.exp(1.5**2) * 3)

@@ -20,8 +20,6 @@ import math
 import mpmath
 import numpy as np
 
-from dynamics import losses
-
 from .._claim import Claim, register
 from .._q import geom
 from ..evaluate import EPS, ROUNDING

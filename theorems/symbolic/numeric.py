@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynamics import data, network
+from dynamics import data
 from dynamics.losses import EXP, LOGISTIC
 
 EPS = float(np.finfo(float).eps)
