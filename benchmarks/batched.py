@@ -1,12 +1,15 @@
-"""Batched GD against one-by-one runs, numpy against torch (CPU / CUDA).  Measures, asserts nothing.
+"""Batched GD against one-by-one runs, numpy against torch (CPU / CUDA), and against a plain PyTorch
+autograd loop (the same batch, risk written directly, loss.backward() each step).  Measures, asserts nothing.
 
 python benchmarks/batched.py [--batch 64] [--steps 200] [--dims 20,20,20,20,1] [--n 100] [--device auto]
       [--reference-runs 4] [--json out.json]
 
 Timings: wall seconds of gradient_descent (kept snapshots included: log-spaced, ~40 per run);
 the one-by-one numpy reference (descent.gradient_descent, which also accumulates the Appendix-C sums)
-is timed on --reference-runs runs and scaled to the batch; so is batched numpy with --numpy-runs K.  Also the agreement of each backend's final
-weights with batched numpy (max relative difference).
+is timed on --reference-runs runs and scaled to the batch; so is batched numpy with --numpy-runs K.
+Also the agreement of each backend's final weights with batched numpy (max relative difference).
+Ratios in the printout are against the one-by-one numpy runs and, on each torch backend, against
+the plain autograd loop on that backend (same steps, float64, no recording).
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     dims = tuple(int(x) for x in a.dims.split(","))
     ds = data.random_separable(a.n, dims[0], 0.1, seed=0)
-    loss, pol = losses.LOGISTIC, batched.Policy("constant", 0.1)
+    loss, pol = losses.LOGISTIC, descent.Constant(0.1)
     ws0 = batched.init_batch(dims, range(a.batch))
     out = {"batch": a.batch, "steps": a.steps, "dims": dims, "n": a.n, "results": {}}
 
@@ -57,15 +60,43 @@ def main(argv=None):
                                              "run_steps_per_s": B * a.steps / run.seconds,
                                              "max_rel_diff_vs_batched_numpy": diff,
                                              "backend": backend.get(name).describe()}
+        if name != "numpy":
+            auto = autograd_seconds(ws0, ds.Z, 0.1, a.steps, backend.get(name))
+            out["results"][f"batched {name}"]["autograd_seconds"] = auto
+            out["results"][f"batched {name}"]["speedup_vs_autograd"] = auto / run.seconds
     base = out["results"]["numpy one-by-one (descent.py)"]["seconds"]
     for k, v in out["results"].items():
         v["speedup_vs_one_by_one"] = base / v["seconds"]
         print(f"{k:<34} {v['seconds']:9.3f} s  {v['run_steps_per_s']:12.0f} run-steps/s  x{v['speedup_vs_one_by_one']:.1f}"
-              + (f"  diff {v['max_rel_diff_vs_batched_numpy']:.1e}" if "max_rel_diff_vs_batched_numpy" in v else ""))
+              + (f"  diff {v['max_rel_diff_vs_batched_numpy']:.1e}" if "max_rel_diff_vs_batched_numpy" in v else "")
+              + (f"  x{v['speedup_vs_autograd']:.1f} vs autograd" if "speedup_vs_autograd" in v else ""))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(out, fh, indent=1)
     return out
+
+
+def autograd_seconds(ws0, Z, eta: float, steps: int, be) -> float:
+    """Wall seconds of plain PyTorch autograd GD on the same batch: mean softplus(-margin) per run,
+    summed over runs (runs are independent), backward(), W -= eta * grad."""
+    import torch
+
+    ws = [be.asarray(w).clone().requires_grad_(True) for w in ws0]
+    Zt = be.asarray(Z)
+    with be.small_kernels():
+        be.synchronize()
+        start = time.perf_counter()
+        for _ in range(steps):
+            w = ws[0]
+            for layer in ws[1:]:
+                w = layer @ w
+            torch.nn.functional.softplus(-(w[:, 0, :] @ Zt.T)).mean(dim=1).sum().backward()
+            with torch.no_grad():
+                for layer in ws:
+                    layer -= eta * layer.grad
+                    layer.grad = None
+        be.synchronize()
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

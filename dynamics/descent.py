@@ -1,16 +1,21 @@
 """Gradient descent W(t+1) = W(t) - eta_t grad R(W(t)) with step-size policies.
 
-Policies are small objects with `start(ws)` -> state and `step(state, ws, grads)` -> (eta, radius);
-`after(state, ws_next)` updates their state.  Assumption 3.5 is implemented exactly as stated, with
-the growth rule stated in `Assumption35`.
+Policies are small objects with `start(ws, loss)` -> state, `step_size(state, ws, grads, loss)` ->
+(eta, radius) and `after(state, ws_next, loss)`, which updates their state.  Like the kernels of
+network.py they are written once against the Array API: the same policy steps one numpy network here
+and a batch of torch networks in dynamics/batched.py (eta and radius then have the batch's shape).
+Assumption 3.5 is implemented exactly as stated, with the growth rule stated in `Assumption35`.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from array_api_compat import array_namespace
 
+from . import backend as _backend
 from . import network
 from .trajectory import GDSums, Snapshot, Trajectory, log_checkpoints
 
@@ -58,17 +63,20 @@ class Assumption35:
 
     def step_size(self, state, ws, grads, loss):
         R = state["R"]
-        return min(1.0 / network.beta_of_R(R, len(ws), loss.beta, loss.G), 1.0), R
+        eta = 1.0 / network.beta_of_R(R, len(ws), loss.beta, loss.G)
+        xp = array_namespace(eta)
+        return xp.where(eta < 1.0, eta, xp.ones_like(eta)), R
 
     def after(self, state, ws_next, loss):
-        if network.max_fro(ws_next) > state["R"] - 1.0:
-            state["R"] = network.max_fro(ws_next) + 1.0
+        top = network.max_fro(ws_next)
+        state["R"] = array_namespace(top).where(top > state["R"] - 1.0, top + 1.0, state["R"])
 
 
 @dataclass(frozen=True)
 class Relative:
-    """Scale-invariant steps: eta_t = eps * min_k ||W_k||_F / ||dR/dW_k||_F (each layer moves by at
-    most a fraction eps of its norm).  Beyond the paper; for reaching large norms cheaply."""
+    """Scale-invariant steps: eta_t = eps * min_k ||W_k||_F / ||dR/dW_k||_F over the layers with a
+    nonzero gradient, 0 if none (each layer moves by at most a fraction eps of its norm).  Beyond the
+    paper; for reaching large norms cheaply."""
 
     eps: float = 0.05
 
@@ -79,41 +87,63 @@ class Relative:
         return {}
 
     def step_size(self, state, ws, grads, loss):
-        ratios = [network.fro(w) / network.fro(g) for w, g in zip(ws, grads) if network.fro(g) > 0]
-        return (self.eps * min(ratios) if ratios else 0.0), None
+        xp = array_namespace(*ws)
+        ratios = []
+        for w, g in zip(ws, grads):
+            gn = xp.asarray(network.fro(g))
+            safe = xp.where(gn > 0, gn, xp.ones_like(gn))
+            ratios.append(xp.where(gn > 0, network.fro(w) / safe, xp.full_like(gn, math.inf)))
+        r = xp.min(xp.stack(ratios, axis=-1), axis=-1)
+        return xp.where(xp.isfinite(r), self.eps * r, xp.zeros_like(r)), None
 
     def after(self, state, ws_next, loss):
         pass
 
 
-def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, progress=None) -> Trajectory:
-    """Run `steps` steps; keep W(t) and W(t+1) at log-spaced t (so per-step claims see real steps)."""
+POLICIES = {"constant": Constant, "a35": Assumption35, "relative": Relative}
+
+
+def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, progress=None,
+                     backend="numpy") -> Trajectory:
+    """Run `steps` steps; keep W(t) and W(t+1) at log-spaced t (so per-step claims see real steps).
+
+    The steps run on `backend` (a dynamics.backend.Backend or device word: "numpy", "torch-cpu",
+    "cuda", ...); the kept snapshots and the Appendix-C sums are numpy float64 whatever the backend, so
+    the claims read every run the same way.
+    """
+    be = backend if isinstance(backend, _backend.Backend) else _backend.get(backend)
     keep = set(log_checkpoints(steps, checkpoints, integer=True).astype(int).tolist())
     keep |= {t + 1 for t in keep if t < steps}
-    state = policy.start(ws0, loss)
-    ws, sums, snaps, stop = tuple(np.array(w, dtype=float) for w in ws0), GDSums.zero(ws0), [], "horizon"
+    ws, Zb = tuple(be.asarray(w) for w in ws0), be.asarray(Z)
+    state = policy.start(ws, loss)
+    sums, snaps, stop = GDSums.zero(ws), [], "horizon"
     start = time.perf_counter()
-    for t in range(steps + 1):
-        snap = Snapshot(t, ws, Z, loss, sums=sums)
-        grads = snap.layer_grads
-        eta, radius = policy.step_size(state, ws, grads, loss)
-        snap.step_size, snap.radius = eta, radius
-        if t in keep:
-            snaps.append(snap)
-        if t == steps:
-            break
-        if eta == 0.0 or snap.grad_norm2 == 0.0:
-            stop = "zero gradient (underflow or critical point)"
-            if t not in keep:
-                snaps.append(snap)
-            break
-        sums = sums.add(eta, grads)
-        ws = tuple(w - eta * g for w, g in zip(ws, grads))
-        policy.after(state, ws, loss)
-        if progress is not None:
-            progress(1)
-    info = {"steps": t, "seconds": time.perf_counter() - start}
+    with be.small_kernels():
+        for t in range(steps + 1):
+            grads = network.layer_grads(ws, Zb, loss)
+            eta, radius = policy.step_size(state, ws, grads, loss)
+            stalled = t < steps and (float(eta) == 0.0 or all(float(network.fro(g)) == 0.0 for g in grads))
+            if t in keep or t == steps or stalled:
+                snaps.append(_snapshot(t, ws, Z, loss, sums, eta, radius))
+            if t == steps:
+                break
+            if stalled:
+                stop = "zero gradient (underflow or critical point)"
+                break
+            sums = sums.add(eta, grads)
+            ws = tuple(w - eta * g for w, g in zip(ws, grads))
+            policy.after(state, ws, loss)
+            if progress is not None:
+                progress(1)
+    info = {"steps": t, "seconds": time.perf_counter() - start, "backend": be.name}
     return Trajectory("gd", ws0, Z, loss, snaps, policy=policy.name(), stop=stop, info=info)
+
+
+def _snapshot(t, ws, Z, loss, sums, eta, radius) -> Snapshot:
+    """A numpy float64 Snapshot of the (possibly device-resident) state at step t."""
+    ws = tuple(_backend.to_numpy(w) for w in ws)
+    return Snapshot(t, ws, Z, loss, step_size=float(eta), radius=None if radius is None else float(radius),
+                    sums=sums.host())
 
 
 def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40, until=None,
@@ -121,7 +151,7 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
     """Gradient descent with the scale-invariant steps of `Relative` (each layer moves by at most a
     fraction eps of its Frobenius norm), in a lean loop, until max_k ||W_k||_F reaches `max_norm`.
 
-    eta_t G_t = eps min_k(||W_k||/||Ghat_k||) Ghat_t with G = exp(log_c) Ghat (network.risk_parts), so
+    eta_t G_t = eps min_k(||W_k||/||Ghat_k||) Ghat_t with G = exp(log_c) Ghat (network.grad_parts), so
     the update never under/overflows however small the risk; eta_t itself is kept as log eta_t in
     Snapshot.step_size's place (info["log_eta"]).  Snapshots are kept where max_k ||W_k||_F crosses
     geometrically spaced levels; `until(snapshot)` stops early.  Beyond the paper: a discretisation of
@@ -135,21 +165,9 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
     why, begin, t = "max steps", time.perf_counter(), 0
     L = len(ws)
     while t < max_steps:
-        # the closed-form rank-one gradients dR/dW_k = exp(log_c) a_k c_k^T (network.layer_grads_from),
-        # inlined: this loop is the hot path of every long run
-        lg = loss.log_neg_deriv(Z @ network.product(ws))
-        top_lg = lg.max()
-        p = np.exp(lg - top_lg)
-        log_c = float(top_lg + np.log(p.sum()) - np.log(len(lg)))
-        c = -(p @ Z) / p.sum()
-        a = [None] * L
-        a[-1] = np.ones(1)
-        for k in range(L - 1, 0, -1):
-            a[k - 1] = ws[k].T @ a[k]
-        cs = []
-        for k in range(L):
-            cs.append(c)
-            c = ws[k] @ c
+        # the rank-one factors of the gradients, dR/dW_k = exp(log_c) a_k c_k^T: their norms are cheap
+        log_c, ghat = network.grad_parts(network.margins(network.product(ws), Z), Z, loss)
+        a, cs = network.grad_factors(ws, ghat)
         gnorm = [float(np.sqrt((a[k] @ a[k]) * (cs[k] @ cs[k]))) for k in range(L)]
         fros = [float(np.sqrt(np.sum(w * w))) for w in ws]
         ratios = [f / g for f, g in zip(fros, gnorm) if g > 0]

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
-from . import data, descent, flow, init, losses
+from . import backend, data, descent, flow, init, losses
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,26 @@ def policy(spec: RunSpec):
     raise ValueError(f"unknown step policy {spec.policy!r}")
 
 
+def on_device(spec: RunSpec) -> bool:
+    """Whether `spec` runs on the chosen backend: gradient descent with a step policy does; the flows
+    (scipy's integrators) and the lean relative-step loop (relative_descent) are numpy only."""
+    return spec.method == "gd" and not (spec.policy == "relative" and spec.max_norm is not None)
+
+
+def simulate(spec: RunSpec, device: str = "numpy"):
+    """The trajectory of `spec` (cached: simulate once, check many); gradient-descent steps run on
+    `device` (see dynamics.backend), every snapshot is numpy float64."""
+    return _simulate(spec, backend.resolve(device) if on_device(spec) else "numpy")
+
+
 @lru_cache(maxsize=256)
-def simulate(spec: RunSpec):
-    """The trajectory of `spec` (cached: simulate once, check many)."""
+def _simulate(spec: RunSpec, device: str):
     ds = dataset(spec.data)
     loss = losses.get(spec.loss)
     ws0 = initial_weights(spec, ds)
     if spec.method == "flow" and spec.param == "geometric":
         return flow.geometric_flow(ws0, ds.Z, loss, spec.max_norm, levels=spec.checkpoints, method=spec.solver)
-    if spec.method == "gd" and spec.policy == "relative" and spec.max_norm is not None:
+    if spec.method == "gd" and not on_device(spec):
         return descent.relative_descent(ws0, ds.Z, loss, spec.eta or 0.05, spec.max_norm, levels=spec.checkpoints,
                                         max_steps=int(spec.horizon))
     if spec.method == "flow":
@@ -98,5 +109,6 @@ def simulate(spec: RunSpec):
             raise ValueError(f"unknown flow parametrisation {spec.param!r}; choose 'time' or 'geometric'")
         return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, checkpoints=spec.checkpoints)
     if spec.method == "gd":
-        return descent.gradient_descent(ws0, ds.Z, loss, policy(spec), int(spec.horizon), spec.checkpoints)
+        return descent.gradient_descent(ws0, ds.Z, loss, policy(spec), int(spec.horizon), spec.checkpoints,
+                                        backend=device)
     raise ValueError(f"unknown method {spec.method!r}")

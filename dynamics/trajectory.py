@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 from . import network
+from .backend import to_numpy
 
 
 def log_checkpoints(horizon: float, count: int, integer: bool) -> np.ndarray:
@@ -22,7 +24,8 @@ def log_checkpoints(horizon: float, count: int, integer: bool) -> np.ndarray:
 class GDSums:
     """Running sums of Appendix C up to (not including) step t:
     P_k = sum eta^2 G_k G_k^T, Q_k = sum eta^2 G_k^T G_k (G_k = dR/dW_k), and the scalars
-    sum eta, sum eta ||grad R||^2, sum eta^2 ||grad R||^2."""
+    sum eta, sum eta ||grad R||^2, sum eta^2 ||grad R||^2.  Kept on the weights' backend while a run
+    goes (Array API); `host()` is the numpy float64 copy a Snapshot holds."""
 
     P: tuple
     Q: tuple
@@ -32,17 +35,24 @@ class GDSums:
 
     @classmethod
     def zero(cls, ws):
-        return cls(tuple(np.zeros((w.shape[0],) * 2) for w in ws), tuple(np.zeros((w.shape[1],) * 2) for w in ws))
+        xp = array_namespace(*ws)
+        zeros = lambda d: xp.zeros((d, d), dtype=ws[0].dtype, device=device(ws[0]))  # noqa: E731
+        return cls(tuple(zeros(w.shape[0]) for w in ws), tuple(zeros(w.shape[1]) for w in ws))
 
-    def add(self, eta: float, grads) -> "GDSums":
-        g2 = sum(float(np.sum(g * g)) for g in grads)
+    def add(self, eta, grads) -> "GDSums":
+        xp = array_namespace(*grads)
+        g2 = sum(xp.sum(g * g) for g in grads)
         with np.errstate(over="ignore"):  # huge relative steps: the sums become inf, honestly, not an exception
-            e2 = float(np.float64(eta) ** 2)
+            e2 = eta * eta
         return GDSums(
-            tuple(p + e2 * g @ g.T for p, g in zip(self.P, grads)),
-            tuple(q + e2 * g.T @ g for q, g in zip(self.Q, grads)),
+            tuple(p + e2 * g @ xp.matrix_transpose(g) for p, g in zip(self.P, grads)),
+            tuple(q + e2 * xp.matrix_transpose(g) @ g for q, g in zip(self.Q, grads)),
             self.eta + eta, self.eta_g2 + eta * g2, self.eta2_g2 + e2 * g2,
         )
+
+    def host(self) -> "GDSums":
+        return GDSums(tuple(to_numpy(p) for p in self.P), tuple(to_numpy(q) for q in self.Q),
+                      *(float(x) for x in (self.eta, self.eta_g2, self.eta2_g2)))
 
 
 @dataclass(eq=False)

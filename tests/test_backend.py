@@ -1,6 +1,7 @@
-"""Backends agree: the batched, namespace-generic kernels (dynamics/batched.py) reproduce the numpy
-per-run reference (network.py, descent.py) on numpy, torch-CPU and (marked gpu) CUDA, and torch
-autograd reproduces the closed-form gradients.
+"""Backends agree: the namespace-generic kernels and policies (network.py, descent.py), run batched
+(dynamics/batched.py) or one network at a time (descent.gradient_descent on a torch backend), reproduce
+the numpy per-run reference on numpy, torch-CPU and (marked gpu) CUDA, and torch autograd reproduces
+the closed-form gradients.
 
 Tolerances (float64, eps = 2.2e-16):
 - one gradient evaluation: each entry is a short sum/product chain (depth L, n terms, log-domain
@@ -29,22 +30,24 @@ def TRAJ_RTOL(steps):
 DIMS = (4, 5, 3, 1)
 SEEDS = (0, 1, 2)
 POLICIES = [
-    ("constant", batched.Policy("constant", 0.1), descent.Constant(0.1), ("logistic", "exp"), 300),
-    ("a35", batched.Policy("a35"), descent.Assumption35(), ("logistic",), 300),
-    ("radius", batched.Policy("constant", radius=1.5), descent.Constant(radius=1.5), ("logistic",), 300),
+    ("constant", descent.Constant(0.1), ("logistic", "exp"), 300),
+    ("a35", descent.Assumption35(), ("logistic",), 300),
+    ("radius", descent.Constant(radius=1.5), ("logistic",), 300),
     # relative steps move every layer by 5% of its norm, so margins grow geometrically (max |m| ~ 15 at
     # step 40, ~ 100 at step 60) and a rounding error is amplified by ~ 0.05 |m| per step: measured
     # 2e-16 up to step 40, then 4e-13 at step 60 and 1e-9 at step 120.  The comparison stops at 40.
-    ("relative", batched.Policy("relative", 0.05), descent.Relative(0.05), ("logistic", "exp"), 40),
+    ("relative", descent.Relative(0.05), ("logistic", "exp"), 40),
 ]
 
 
-def _backends(with_torch=True):
-    names = ["numpy"]
-    if with_torch:
-        names.append(pytest.param("torch-cpu", marks=pytest.mark.skipif(not backend.torch_available(),
-                                                                         reason="torch not installed")))
-    return names
+TORCH_CPU = pytest.param("torch-cpu", marks=pytest.mark.skipif(not backend.torch_available(),
+                                                                reason="torch not installed"))
+TORCH_CUDA = pytest.param("torch-cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not backend.cuda_available(), reason="no CUDA device (torch missing or torch.cuda.is_available() is False)")])
+
+
+def _backends():
+    return ["numpy", TORCH_CPU]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +90,9 @@ def test_cuda_unavailable_says_why(monkeypatch):
 def test_layer_gradients_match_reference(problem, name, loss):
     be = backend.get(name)
     ws0 = batched.init_batch(DIMS, SEEDS)
-    grads, log_risk = batched.layer_grads(tuple(be.asarray(w) for w in ws0), be.asarray(problem.Z), loss, be.xp)
+    ws, Z = tuple(be.asarray(w) for w in ws0), be.asarray(problem.Z)
+    grads = network.layer_grads(ws, Z, losses.get(loss))
+    log_risk = network.risk_parts(network.product(ws), Z, losses.get(loss))[1]
     for b, s in enumerate(SEEDS):
         ws = init.gaussian(DIMS, 0.5, s)
         ref = network.layer_grads(ws, problem.Z, losses.get(loss))
@@ -105,7 +110,7 @@ def test_log_domain_survives_huge_margins(problem, name):
     error ~ |m| eps in the weights: the tolerance is GRAD_RTOL * max |m|."""
     be = backend.get(name)
     w = 1e5 * problem.max_margin.ubar
-    _, lr, lc, gh = batched.risk_parts(be.asarray(w[None]), be.asarray(problem.Z), "logistic", be.xp)
+    _, lr, lc, gh = network.risk_parts(be.asarray(w[None]), be.asarray(problem.Z), losses.LOGISTIC)
     _, rlr, rlc, rgh = network.risk_parts(w, problem.Z, losses.LOGISTIC)
     assert rlr < -1000
     assert abs(float(backend.to_numpy(lr)[0]) - rlr) <= GRAD_RTOL * abs(rlr)
@@ -114,13 +119,13 @@ def test_log_domain_survives_huge_margins(problem, name):
 
 
 @pytest.mark.parametrize("name", _backends())
-@pytest.mark.parametrize("label,bpol,dpol,loss_names,steps", POLICIES, ids=[p[0] for p in POLICIES])
-def test_batched_gd_matches_numpy_reference(problem, name, label, bpol, dpol, loss_names, steps):
+@pytest.mark.parametrize("label,pol,loss_names,steps", POLICIES, ids=[p[0] for p in POLICIES])
+def test_batched_gd_matches_numpy_reference(problem, name, label, pol, loss_names, steps):
     for loss_name in loss_names:
         loss = losses.get(loss_name)
-        run = batched.gradient_descent(batched.init_batch(DIMS, SEEDS), problem.Z, loss, bpol, steps, name)
+        run = batched.gradient_descent(batched.init_batch(DIMS, SEEDS), problem.Z, loss, pol, steps, name)
         for b, s in enumerate(SEEDS):
-            ref = descent.gradient_descent(init.gaussian(DIMS, 0.5, s), problem.Z, loss, dpol, steps).snapshots[-1]
+            ref = descent.gradient_descent(init.gaussian(DIMS, 0.5, s), problem.Z, loss, pol, steps).snapshots[-1]
             for w, r in zip(run.ws, ref.ws):
                 assert _rel(w[b], r) <= TRAJ_RTOL(steps), (label, loss_name, s)
             assert abs(run.log_risk[-1, b] - ref.log_risk) <= TRAJ_RTOL(steps) * max(1, abs(ref.log_risk))
@@ -133,20 +138,31 @@ def test_per_run_datasets(problem):
     other = data.random_separable(20, 4, 0.1, seed=7)
     Z = np.stack([problem.Z, other.Z])
     ws0 = batched.init_batch(DIMS, (0, 0))
-    run = batched.gradient_descent(ws0, Z, losses.LOGISTIC, batched.Policy("constant", 0.1), 50, "numpy")
+    run = batched.gradient_descent(ws0, Z, losses.LOGISTIC, descent.Constant(0.1), 50, "numpy")
     for b, ds in enumerate((problem, other)):
         ref = descent.gradient_descent(init.gaussian(DIMS, 0.5, 0), ds.Z, losses.LOGISTIC,
                                        descent.Constant(0.1), 50).snapshots[-1]
         assert _rel(run.ws[0][b], ref.ws[0]) <= TRAJ_RTOL(50)
 
 
-def test_replay_of_a_runspec():
+@pytest.mark.parametrize("name", [TORCH_CPU, TORCH_CUDA])
+@pytest.mark.parametrize("policy", ["a35", "constant"])
+def test_runspec_on_torch_matches_numpy(name, policy):
+    """What `verify --device` checks claims on: every kept snapshot of a run stepped on torch (weights,
+    step size, radius, Appendix-C sums) against the numpy run of the same spec."""
     from dynamics.runs import RunSpec, simulate
 
-    spec = RunSpec(method="gd", policy="a35", horizon=200)
-    ws, run = batched.replay(spec, "numpy")
-    ref = simulate(spec).snapshots[-1].ws
-    assert all(_rel(a, b) <= TRAJ_RTOL(200) for a, b in zip(ws, ref))
+    spec = RunSpec(method="gd", policy=policy, eta=0.1 if policy == "constant" else None, horizon=200)
+    got, ref = simulate(spec, name), simulate(spec, "numpy")
+    assert got.info["backend"] == name and ref.info["backend"] == "numpy"
+    assert [s.t for s in got.snapshots] == [s.t for s in ref.snapshots]
+    for a, b in zip(got.snapshots, ref.snapshots):
+        tol = TRAJ_RTOL(max(b.t, 1))
+        assert all(_rel(x, y) <= tol for x, y in zip(a.ws, b.ws))
+        assert all(isinstance(x, np.ndarray) for x in a.ws + a.sums.P + a.sums.Q)
+        assert abs(a.step_size - b.step_size) <= tol * b.step_size
+        assert all(_rel(x, y) <= tol for x, y in zip(a.sums.P + a.sums.Q, b.sums.P + b.sums.Q) if np.any(y))
+        assert abs(a.sums.eta_g2 - b.sums.eta_g2) <= tol * max(b.sums.eta_g2, 1e-300)
 
 
 # --- torch autograd against the closed form --------------------------------------------------------
@@ -154,14 +170,13 @@ def test_replay_of_a_runspec():
 @pytest.mark.parametrize("loss", ["logistic", "exp"])
 def test_autograd_matches_closed_form(problem, loss):
     torch = pytest.importorskip("torch")
-    xp = backend.get("torch-cpu").xp
     ws = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in batched.init_batch(DIMS, SEEDS)]
     Z = torch.tensor(problem.Z)
-    m = batched.margins(batched.product(ws, xp), Z, xp)
+    m = network.margins(network.product(ws), Z)
     # plain risk (no log domain): fine at these O(1) margins, and independent of our kernels' formulas
     ell = torch.exp(-m) if loss == "exp" else torch.nn.functional.softplus(-m)
     ell.mean(dim=1).sum().backward()   # runs are independent: d(sum_b R_b)/dW_b = dR_b/dW_b
-    closed, _ = batched.layer_grads(tuple(w.detach() for w in ws), Z, loss, xp)
+    closed = network.layer_grads(tuple(w.detach() for w in ws), Z, losses.get(loss))
     for w, g in zip(ws, closed):
         assert _rel(g.numpy(), w.grad.numpy()) <= GRAD_RTOL
 
@@ -175,8 +190,8 @@ def test_cuda_gd_matches_numpy(problem, loss):
     if not backend.cuda_available():
         pytest.skip("no CUDA device (torch.cuda.is_available() is False)")
     ws0 = batched.init_batch(DIMS, SEEDS)
-    ref = batched.gradient_descent(ws0, problem.Z, losses.get(loss), batched.Policy("constant", 0.1), 300, "numpy")
-    got = batched.gradient_descent(ws0, problem.Z, losses.get(loss), batched.Policy("constant", 0.1), 300, "cuda")
+    ref = batched.gradient_descent(ws0, problem.Z, losses.get(loss), descent.Constant(0.1), 300, "numpy")
+    got = batched.gradient_descent(ws0, problem.Z, losses.get(loss), descent.Constant(0.1), 300, "cuda")
     assert got.backend == "torch-cuda"
     for a, b in zip(got.ws, ref.ws):
         assert _rel(a, b) <= TRAJ_RTOL(300)
@@ -187,12 +202,11 @@ def test_cuda_autograd_matches_closed_form(problem):
     torch = pytest.importorskip("torch")
     if not backend.cuda_available():
         pytest.skip("no CUDA device (torch.cuda.is_available() is False)")
-    xp = backend.get("cuda").xp
     ws = [torch.tensor(w, dtype=torch.float64, device="cuda", requires_grad=True)
           for w in batched.init_batch(DIMS, SEEDS)]
     Z = torch.tensor(problem.Z, device="cuda")
-    torch.nn.functional.softplus(-batched.margins(batched.product(ws, xp), Z, xp)).mean(dim=1).sum().backward()
-    closed, _ = batched.layer_grads(tuple(w.detach() for w in ws), Z, "logistic", xp)
+    torch.nn.functional.softplus(-network.margins(network.product(ws), Z)).mean(dim=1).sum().backward()
+    closed = network.layer_grads(tuple(w.detach() for w in ws), Z, losses.LOGISTIC)
     for w, g in zip(ws, closed):
         assert _rel(g.cpu().numpy(), w.grad.cpu().numpy()) <= GRAD_RTOL
 
@@ -206,3 +220,13 @@ def test_crosscheck_for_verify(name):
              RunSpec(method="gd", policy="a35", horizon=100, loss="logistic")]
     r = batched.crosscheck(specs, name)
     assert r["backend"] == name and len(r["runs"]) == 2 and r["agree"], r
+
+
+def test_report_says_which_backend_stepped_and_whether_it_agreed():
+    from theorems.report import backend_note
+
+    assert backend_note({}).startswith("gradient-descent steps on numpy")
+    runs = [{"max_rel_diff": 3e-16, "agree": True}, {"max_rel_diff": 2e-9, "agree": False}]
+    note = backend_note({"backend": "torch 2.13.0 on CPU (float64)",
+                         "device_crosscheck": {"runs": runs, "agree": False}})
+    assert "torch 2.13.0 on CPU" in note and "2.0e-09" in note and "DISAGREE" in note

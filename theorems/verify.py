@@ -118,11 +118,12 @@ def shrink(claim, budget: int, horizon_scale: float = 1.0):
     return evaluate(claim, simulate(spec), run_id="shrunk", spec=spec.to_json())
 
 
-def _check_run(out: Outcome, selected, run_id: str, spec: RunSpec, trend: bool) -> None:
-    """Simulate `spec` once and check on it every selected claim of the right family."""
+def _check_run(out: Outcome, selected, run_id: str, spec: RunSpec, trend: bool, device: str = "numpy") -> None:
+    """Simulate `spec` once (gradient descent on `device`) and check on it every selected claim of the
+    right family."""
     claims = [c for c in selected if (c.trend is not None) == trend and (trend or c.sides is not None)]
     try:
-        traj = simulate(spec)
+        traj = simulate(spec, device)
     except Exception as exc:  # the simulation itself broke: every claim it was for reports the error
         out.verdicts += [Verdict(c.id, run_id, "error", message=f"simulation failed: {exc}", spec=spec.to_json())
                          for c in claims]
@@ -141,6 +142,7 @@ def _check_run(out: Outcome, selected, run_id: str, spec: RunSpec, trend: bool) 
 
 
 def _device_crosscheck(out: Outcome, device: str) -> None:
+    """On a torch backend, record how far a few of its gradient-descent runs are from the numpy reference."""
     from dynamics import backend, batched
 
     be = backend.get(device)
@@ -174,8 +176,9 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims=N
            device: str = "auto") -> Outcome:
     """Check every registered claim (or those in `claims`) on the runs of `profile`.
 
-    Verdicts come from the numpy float64 reference trajectories; with a torch backend (`device`),
-    gradient-descent runs are also replayed on the device and their agreement is recorded."""
+    Gradient-descent runs step on the backend `device` selects (dynamics.backend: "auto" is CUDA when
+    torch sees one, else numpy); flows, shrinking and every claim's evaluation are numpy float64.  On
+    a torch backend a few runs are also re-run on numpy and their agreement is recorded."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     selected = [REGISTRY[c] for c in (claims or REGISTRY)]
@@ -189,14 +192,14 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims=N
                 out.controls.append(evaluate_identity(claim.negative_control))
     tick("identities")
     for i, spec in enumerate(out.specs):
-        _check_run(out, selected, f"run{i:03d}", spec, trend=False)
+        _check_run(out, selected, f"run{i:03d}", spec, trend=False, device=device)
         tick(f"run{i:03d}")
     # the limits (asymptotic claims) are judged on long runs of their own, numbered after the others
     if any(c.trend is not None for c in selected):
         for spec in long_specs(profile, seed, data):
             run_id = f"run{len(out.specs):03d}"
             out.specs.append(spec)
-            _check_run(out, selected, run_id, spec, trend=True)
+            _check_run(out, selected, run_id, spec, trend=True, device=device)
             tick(run_id)
     for claim in selected:  # hunt a shrunk counterexample for failing claims and for known errata
         if claim.sides is None or claim.assumption:  # an assumption unmet on a run is no paper error
