@@ -105,6 +105,12 @@ class SpectralTracker:
         return [float(torch.linalg.svdvals(w)[0]) for w in weights]
 
 
+@torch.no_grad()
+def _exact_ratios(weights) -> list[float]:
+    """||W||_2/||W||_F of each dense layer by svdvals (the tracker's power iteration is a lower bound)."""
+    return [s / float(torch.linalg.matrix_norm(w)) for s, w in zip(SpectralTracker.exact(weights), weights)]
+
+
 def pick_device(device: str = "auto") -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -120,7 +126,7 @@ def train(images, *, init: str = "default", width_scale: float = 1.0, epochs: fl
           max_steps: int | None = None, dropout: float = 0.5, progress=None) -> dict:
     """SGD (cross-entropy) on `images` (dynamics.cifar.Images); returns the log as plain lists:
     step, epoch, risk (mean minibatch loss since the previous log), accuracy, ratio/fro per dense layer,
-    plus lower bounds, exact final ratios (svdvals), shapes, timings and settings."""
+    plus lower bounds, exact initial and final ratios (svdvals), shapes, timings and settings."""
     dev = pick_device(device)
     torch.manual_seed(seed)
     model = initialise(AlexNet(width_scale, dropout=dropout), init, seed).to(dev)
@@ -133,6 +139,7 @@ def train(images, *, init: str = "default", width_scale: float = 1.0, epochs: fl
     steps_per_epoch = max(1, math.ceil(n / batch_size))
     total = int(round(epochs * steps_per_epoch)) if max_steps is None else int(max_steps)
     log = {"step": [], "epoch": [], "risk": [], "accuracy": [], "ratio": [], "fro": []}
+    initial_exact = _exact_ratios(weights)
 
     def record(step, risk, acc):
         sig = tracker(weights)
@@ -177,9 +184,9 @@ def train(images, *, init: str = "default", width_scale: float = 1.0, epochs: fl
     if dev == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    exact = [s / f for s, f in zip(SpectralTracker.exact(weights), log["fro"][-1])]
     return {
-        **log, "lower_bounds": lower_bounds(model), "final_ratio_exact": exact,
+        **log, "lower_bounds": lower_bounds(model), "initial_ratio_exact": initial_exact,
+        "final_ratio_exact": _exact_ratios(weights),
         "shapes": [list(w.shape) for w in weights], "seconds": seconds, "steps": step,
         "device": dev if dev == "cpu" else f"cuda ({torch.cuda.get_device_name(0)})",
         "settings": {"init": init, "width_scale": width_scale, "epochs": epochs, "batch_size": batch_size, "lr": lr,

@@ -38,18 +38,23 @@ def main():
               help="run every claim on your dataset (.csv with a 'y' column, or .npz with X and y)")
 @click.option("--claim", "claims", multiple=True, help="check only these claim IDs (repeatable)")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "torch"]), default="auto", show_default=True,
-              help="backend: auto = CUDA if torch sees one, else numpy; a torch backend re-runs gradient-descent "
-                   "runs on the device and records their agreement with the numpy reference")
+              help="backend for gradient-descent runs: auto = CUDA if torch sees one, else numpy; flows and all "
+                   "analysis stay numpy float64; a torch backend also records the agreement of a few runs with "
+                   "the numpy reference (the suite's networks are tiny: numpy is the fastest; torch pays off for "
+                   "wide networks and many data)")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "jsonl", "parquet"]),
               default=("csv", "jsonl"), show_default=True,
               help="results table formats (results.csv is always written; parquet needs pyarrow)")
-def verify(profile, out, seed, data_file, claims, device, formats):
+@click.option("--alexnet", "alexnet_dir", type=click.Path(), default=None, metavar="DIR",
+              help="a finished `aligncheck alexnet --out DIR` folder: adds Figure 3 (FIG3a, FIG3b) to the report")
+def verify(profile, out, seed, data_file, claims, device, formats, alexnet_dir):
     """Run every claim and write the verification report (report.html, report.md, results, summary.json)."""
     from tqdm import tqdm
 
     from dynamics import backend
 
     from . import REGISTRY, report
+    from .alexnet import load_result
     from .asymptotic import specs as long_specs
     from .verify import profile_specs, verify as run_verify
 
@@ -58,6 +63,12 @@ def verify(profile, out, seed, data_file, claims, device, formats):
         _fail(f"unknown claim id(s) {unknown}; see `aligncheck claims`")
     if data_file:
         _check_data(data_file)
+    alexnet = None
+    if alexnet_dir is not None:  # plain JSON (no torch), read before the long run so a bad folder fails fast
+        try:
+            alexnet = load_result(alexnet_dir)
+        except ValueError as exc:
+            _fail(str(exc))
     if "parquet" in formats:  # fail before the long run, not after
         try:
             import pyarrow  # noqa: F401
@@ -79,7 +90,7 @@ def verify(profile, out, seed, data_file, claims, device, formats):
                 bar.update(1)
         outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device)
     out_dir = Path(out) if out else Path("reports") / report.default_run_id(profile, seed)
-    report.write(outcome, out_dir, formats=formats)
+    report.write(outcome, out_dir, formats=formats, alexnet=alexnet)
     summary = report.summarise(outcome)
     counts = {}
     for row in summary.values():

@@ -8,6 +8,7 @@ package data has to ship.
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -28,7 +29,7 @@ METHODS = {
     "asymptotic": "finite-time trend: thresholds reached and fitted rates",
     "experiment": "the paper's experiment, redrawn",
 }
-FIGURE_OF = {"FIG1a": "fig1a", "FIG1b": "fig1b", "FIG2": "fig2"}
+FIGURE_OF = {"FIG1a": "fig1a", "FIG1b": "fig1b", "FIG2": "fig2", "FIG3a": "fig3", "FIG3b": "fig3"}
 CAPTIONS = {
     "fig1a": "Figure 1a. 1-layer and 4-layer linear networks trained by gradient descent on 2-D separable data: "
              "left, the final decision boundaries on top of the max-margin one (thick grey); right, the angle "
@@ -39,6 +40,9 @@ CAPTIONS = {
             "max-margin one; (b)-(d) the data mapped through W_1, W_2 W_1, W_3 W_2 W_1 on its principal axes "
             "(scaled to unit extent along axis 1, equal aspect): it flattens onto span(u_i), and the next layer's "
             "top right singular vector v_{i+1} lies along the same horizontal line.",
+    "fig3": "Figure 3. AlexNet (ReLUs, max-pooling, convolutions) trained by SGD from two initialisations: "
+            "||W_i||_2 / ||W_i||_F of the three dense layers (solid) with their lower bounds 1/sqrt(min(shape)) "
+            "(dashed, same colour), and the training risk (black, right axis), against SGD steps.",
 }
 PAPER_CAPTIONS = {
     "fig1a": "Paper: \u201cFigure 1a shows the convergence of 1-layer and 4-layer networks to the same "
@@ -49,6 +53,9 @@ PAPER_CAPTIONS = {
             "separated and lie along the span of u_i ... the top right singular vector v_{i+1} of the subsequent "
             "layer is aligned with this u_i, which in these plots (with principal component axes) corresponds "
             "to following a horizontal line.\u201d",
+    "fig3": "Paper: \u201cthe key alignment ratios ||W_i||_2/||W_i||_F are much larger than their respective lower "
+            "bounds (1024^-1/2, 4096^-1/2, 10^-1/2). Two initializations were tried: default PyTorch "
+            "initialization, and a Gaussian initialization forcing all initial Frobenius norms to be just 4.\u201d",
 }
 
 
@@ -115,13 +122,14 @@ statement, checked on simulated gradient-flow and gradient-descent runs, or prov
 <p class="totals">{% for s, n in counts %}<span class="st" style="background:{{ colours[s] }};color:{{ tcol(s) }}">{{ s }}: {{ n }}</span>{% endfor %}</p>
 <p class="muted">profile <code>{{ p.profile }}</code>, seed {{ p.seed }}, data: {{ p.data or "generated" }}; {{ n_specs }} runs; {{ "%.1f"|format(p.seconds or 0) }} s;
 commit <code>{{ p.git_commit or "unknown" }}</code>; started {{ p.started }}; Python {{ p.python }} on {{ p.platform }};
-{{ versions }}.</p>
+{{ versions }}.<br>{{ backend }}.</p>
 <p>Statuses: <b>pass</b> held at every checked point of every run; <b>fail</b> violated beyond its tolerance; <b>erratum</b> false
 as printed (the corrected claim is checked separately); <b>vacuous</b> hypotheses never met (never counted as a pass);
-<b>trend</b> a limit, finite-time evidence only; <b>error</b> the check itself broke; <b>not implemented</b> catalogued, no check yet.
+<b>trend</b> a limit, finite-time evidence only; <b>error</b> the check itself broke; <b>not implemented</b> catalogued, no check yet;
+<b>not checked</b> left out of this run (<code>--claim</code>, or Figure 3 without <code>--alexnet</code>).
 Worst slack: the smallest (rhs &minus; lhs) over all checked points (mirrored for &ge;; &minus;|lhs &minus; rhs| for identities);
 negative means violated.</p>
-<p><a href="#summary">Summary</a> &middot; <a href="#figures">Figures 1 and 2</a> &middot; <a href="#claims">Claims</a> &middot; <a href="#method">How the checks were made</a> &middot; <a href="#runs">Runs</a></p>
+<p><a href="#summary">Summary</a> &middot; <a href="#figures">Figures 1 and 2</a> &middot;{% if fig3 %} <a href="#figure3">Figure 3</a> &middot;{% endif %} <a href="#claims">Claims</a> &middot; <a href="#method">How the checks were made</a> &middot; <a href="#runs">Runs</a></p>
 
 <h2 id="summary">Summary</h2>
 <table><thead><tr><th>claim</th><th>paper</th><th>statement</th><th>status</th><th>worst slack</th><th>runs</th><th>points</th><th>method</th><th>negative control</th></tr></thead><tbody>
@@ -133,17 +141,23 @@ negative means violated.</p>
 <h2 id="figures">The paper's Figures 1 and 2, redrawn</h2>
 <p>Drawn by <code>aligncheck figures</code> from the project's gradient-descent simulator (scale-invariant steps, logistic loss),
 with the certified hard-margin direction ubar. These are the experiments <code>FIG1a</code>, <code>FIG1b</code>, <code>FIG2</code>.</p>
-{% for f in figures %}<figure id="{{ f.name }}"><img class="{{ 'half' if f.name == 'fig1b' else 'wide' }}" alt="{{ f.caption }}" src="data:image/png;base64,{{ f.png }}">
+{% macro figure_block(f) %}<figure id="{{ f.name }}"><img class="{{ 'half' if f.name == 'fig1b' else 'wide' }}" alt="{{ f.caption }}" src="data:image/png;base64,{{ f.png }}">
 <figcaption>{{ f.caption }}<br><span class="muted">{{ f.paper }}</span>
 {% if f.facts %}<table class="kv">{% for k, v in f.facts %}<tr><td>{{ k }}</td><td class="num">{{ v }}</td></tr>{% endfor %}</table>{% endif %}</figcaption></figure>
-{% endfor %}
+{% endmacro %}
+{% for f in figures %}{{ figure_block(f) }}{% endfor %}
+{% if fig3 %}<h2 id="figure3">The paper's Figure 3: AlexNet dense-layer alignment</h2>
+<p>Trained by <code>aligncheck alexnet</code> (torch) and read from <code>{{ fig3.dir }}</code>; these are the experiments <code>FIG3a</code>, <code>FIG3b</code>.
+Data: {{ fig3.data }}; width scale {{ fig3.width_scale }}; device {{ fig3.device }}.</p>
+<p>Rule (<b>trend</b> when met, <b>fail</b> when not): {{ fig3.rule }}. A random matrix already sits above its lower bound, so the initial ratios are the baseline.</p>
+{{ figure_block(fig3) }}{% endif %}
 
 <h2 id="claims">Claims</h2>
 {% for c in claims %}<div class="claim" id="c-{{ c.anchor }}" style="border-color:{{ colours[c.status] }}">
 <h3><code>{{ c.id }}</code> <span class="st" style="background:{{ colours[c.status] }};color:{{ tcol(c.status) }}">{{ c.status }}</span> <span class="muted">{{ c.ref }} &middot; {{ c.kind }}</span></h3>
 <p class="statement">{{ c.statement }}</p>
 {% if c.erratum %}<p><b>Known erratum:</b> {{ c.erratum }}</p>{% endif %}
-{% if c.status == "not implemented" %}<p class="muted">No check implemented yet.</p>{% else %}
+{% if c.status == "not implemented" %}<p class="muted">No check implemented yet.</p>{% elif c.hint %}<p class="muted">Not checked in this run: {{ c.hint }}.</p>{% else %}
 {% if c.figure %}<p>Figure: <a href="#{{ c.figure }}">{{ c.figure }}</a>.</p>{% endif %}
 <p>{{ c.method }}. Runs by status: {{ c.by_status }}; {{ c.n_checked }} points checked; worst slack <b>{{ c.slack }}</b>
 {% if c.worst %}(lhs {{ c.worst.lhs }}, rhs {{ c.worst.rhs }}, tolerance {{ c.worst.tol }}, at {{ c.worst.where }} of <code>{{ c.worst.run }}</code>){% endif %}.
@@ -231,13 +245,18 @@ def claim_section(cid, row, outcome, reproduce, plots: bool, catalogue=None) -> 
     statement = row.get("statement") or (claim.statement if claim else "") or (catalogue or {}).get(cid, "")
     sec = {"id": cid, "anchor": anchor(cid), "status": row["status"], "ref": row.get("ref", ""),
            "kind": row["kind"], "statement": statement,
-           "erratum": ERRATA.get(cid), "figure": FIGURE_OF.get(cid), "method": METHODS.get(row["kind"], row["kind"]),
+           "erratum": ERRATA.get(cid), "figure": FIGURE_OF.get(cid) if vs else None, "hint": row.get("hint", ""),
+           "method": METHODS.get(row["kind"], row["kind"]),
            "by_status": ", ".join(f"{k} {n}" for k, n in row.get("runs_by_status", {}).items()) or "none",
            "n_checked": row["n_checked"], "slack": fmt(row["worst_slack"]), "worst": None, "control": "",
            "control_note": "", "messages": [], "proof": "", "counterexample": "", "reproduce": "", "details": [], "plot": None,
            "plot_caption": ""}
     if not vs:
         return sec
+    ctrl = row.get("control")
+    if ctrl:
+        sec["control"] = "caught (reported failing)" if ctrl["caught"] else "NOT CAUGHT"
+        sec["control_note"] = ctrl["note"]
     if claim is None:  # a redrawn experiment: its verdict says what was required, details what was seen
         sec["messages"] = [v.message for v in vs]
         sec["method"] = "the paper's experiment redrawn (see the figure); checked that the run moves as the caption says"
@@ -247,10 +266,6 @@ def claim_section(cid, row, outcome, reproduce, plots: bool, catalogue=None) -> 
     if worst is not None and worst.lhs is not None:  # identities have a residual, not two sides
         sec["worst"] = {"lhs": fmt(worst.lhs, 6), "rhs": fmt(worst.rhs, 6), "tol": fmt(worst.tol),
                         "where": _short(worst.where) or "-", "run": worst.run_id}
-    ctrl = row.get("control")
-    if ctrl:
-        sec["control"] = "caught (reported failing)" if ctrl["caught"] else "NOT CAUGHT"
-        sec["control_note"] = ctrl["note"]
     bad = [v for v in vs if v.status in ("fail", "error", "vacuous")]
     sec["messages"] = [f"{v.run_id}: {v.status}: {_short(v.message.splitlines()[0], 400) if v.message else ''}"
                        for v in bad[:5]]
@@ -285,8 +300,12 @@ def _short(text: str, n: int = 90) -> str:
 def summary_row(cid, row, sec) -> dict:
     ctrl = row.get("control")
     method = METHODS.get(row["kind"], row["kind"]) if row["status"] != "not implemented" else "not implemented"
-    if cid in FIGURE_OF and row["status"] != "not implemented":
-        method = "experiment redrawn (Figures section); the run moves as the caption says"
+    if row.get("hint"):  # an experiment that needs an input this run did not get
+        method = row["hint"]
+    elif cid in FIGURE_OF and row["status"] != "not implemented":
+        method = ("AlexNet trained by aligncheck alexnet (Figure 3 section); checked that training raised "
+                  "every dense layer's ratio" if FIGURE_OF[cid] == "fig3" else
+                  "experiment redrawn (Figures section); the run moves as the caption says")
     return {"id": cid, "anchor": anchor(cid), "ref": row.get("ref", ""), "statement": sec["statement"],
             "status": row["status"], "slack": fmt(row["worst_slack"]), "n_runs": row["n_runs"],
             "n_checked": row["n_checked"], "method": method,
@@ -304,8 +323,27 @@ def figure_blocks() -> list[dict]:
             for name, make in figures.FIGURES.items()]
 
 
-def render_report(outcome, summary, reproduce, method_notes, plots: bool = True, with_figures: bool = True) -> str:
-    """The whole report.html as a string."""
+def fig3_block(result: dict) -> dict:
+    """Figure 3 from a finished `aligncheck alexnet` folder (theorems.alexnet.load_result): its PNG is
+    embedded like the other figures, so the page stays self-contained."""
+    from .alexnet import RULE, fmt_list
+
+    facts = []
+    for v in result["verdicts"]:
+        facts += [(f"{v['claim_id']} ({v['init']}): status", v["status"]),
+                  (f"{v['claim_id']}: final ratio / lower bound (dense 1, 2, 3)", fmt_list(v["ratio_over_bound"])),
+                  (f"{v['claim_id']}: final ratio / initial ratio (dense 1, 2, 3)", fmt_list(v["final_over_initial"]))]
+    png = base64.b64encode(Path(result["figure"]).read_bytes()).decode("ascii")
+    return {"name": "fig3", "png": png, "caption": CAPTIONS["fig3"], "paper": PAPER_CAPTIONS["fig3"], "facts": facts,
+            "dir": result["dir"], "data": result["data"], "width_scale": result["width_scale"],
+            "device": result["device"], "rule": RULE}
+
+
+def render_report(outcome, summary, reproduce, method_notes, plots: bool = True, with_figures: bool = True,
+                  alexnet: dict | None = None) -> str:
+    """The whole report.html as a string (alexnet: a finished `aligncheck alexnet` result for Figure 3)."""
+    from .report import backend_note
+
     p = outcome.provenance
     counts = {}
     for row in summary.values():
@@ -315,7 +353,8 @@ def render_report(outcome, summary, reproduce, method_notes, plots: bool = True,
     rows = [summary_row(cid, row, sec) for (cid, row), sec in zip(summary.items(), sections)]
     return render(TEMPLATE, p=_Prov(p), counts=sorted(counts.items()), n_specs=len(outcome.specs),
                   versions=", ".join(f"{k} {v}" for k, v in p.get("versions", {}).items() if v),
-                  rows=rows, claims=sections, figures=figure_blocks() if with_figures else [],
+                  backend=backend_note(p).replace("**", ""), rows=rows, claims=sections, figures=figure_blocks() if with_figures else [],
+                  fig3=fig3_block(alexnet) if alexnet is not None else None,
                   method=method_notes, specs=[(f"run{i:03d}", s.to_json()) for i, s in enumerate(outcome.specs)])
 
 

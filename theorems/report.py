@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -31,20 +32,39 @@ def _status(cid: str, verdicts: list) -> str:
     return aggregate(cid, verdicts) if verdicts else "not checked"
 
 
+def _experiment(cid: str) -> tuple[str, str, str]:
+    """(paper reference, statement, negative-control note) of an experiment that is not a registered
+    claim: Figures 1 and 2 (theorems.figures) or Figure 3 (theorems.alexnet)."""
+    from . import alexnet
+    from .figures import EXPERIMENTS
+
+    if cid in alexnet.EXPERIMENTS:
+        return (*alexnet.EXPERIMENTS[cid], alexnet.CONTROL_NOTE)
+    return (*EXPERIMENTS.get(cid, ("", "")), "")
+
+
+def _control(note: str, controls: list) -> dict | None:
+    """The negative control's summary: caught when the same machinery reported it failing."""
+    return {"note": note, "caught": any(v.status == "fail" for v in controls)} if controls else None
+
+
 def summarise(outcome) -> dict:
     """{claim id: {status, worst_slack, n_runs, n_checked, ...}} for every catalogued or registered id."""
+    from .alexnet import EXPERIMENTS as NEEDS_INPUT, HINT  # Figure 3 is checked from `aligncheck alexnet` output
+
     out = {}
     for cid in list(CATALOGUE) + [c for c in REGISTRY if c not in CATALOGUE]:
         vs = [v for v in outcome.verdicts if v.claim_id == cid]
+        controls = [v for v in outcome.controls if v.claim_id == cid + "~control"]
         claim = REGISTRY.get(cid)
-        if claim is None and vs:  # an experiment redrawn by theorems.figures (not a registered claim)
-            from .figures import EXPERIMENTS
-
-            ref, statement = EXPERIMENTS.get(cid, ("", ""))
+        if claim is None and (vs or cid in NEEDS_INPUT):  # an experiment (not a registered claim)
+            ref, statement, note = _experiment(cid)
             out[cid] = {"status": _status(cid, vs), "worst_slack": None, "n_runs": len(vs),
                         "n_checked": sum(v.n_checked for v in vs), "kind": CATALOGUE.get(cid, "experiment"),
-                        "ref": ref, "statement": statement, "control": None,
+                        "ref": ref, "statement": statement, "control": _control(note, controls),
                         "runs_by_status": {s: sum(v.status == s for v in vs) for s in sorted({v.status for v in vs})}}
+            if not vs:
+                out[cid]["hint"] = HINT
             continue
         if claim is None:
             out[cid] = {"status": "not implemented", "worst_slack": None, "n_runs": 0, "n_checked": 0,
@@ -53,20 +73,30 @@ def summarise(outcome) -> dict:
         assumption = claim.assumption
         status = _status(cid, [v for v in vs if not (assumption and v.status == "fail")])
         slacks = [v.worst_slack for v in vs if v.worst_slack is not None and not (assumption and v.status == "fail")]
-        controls = [v for v in outcome.controls if v.claim_id == cid + "~control"]
         out[cid] = {
             "status": status, "worst_slack": min(slacks) if slacks else None, "n_runs": len(vs),
             "n_checked": sum(v.n_checked for v in vs), "kind": claim.kind, "ref": claim.ref,
             "statement": claim.statement,
             "runs_by_status": {s: sum(v.status == s for v in vs) for s in sorted({v.status for v in vs})},
-            "control": None if claim.control is None or not controls else {
-                "note": claim.control_note, "caught": any(v.status == "fail" for v in controls)},
+            "control": None if claim.control is None else _control(claim.control_note, controls),
         }
     return out
 
 
 def _fmt(x, digits=3):
     return "" if x is None else f"{x:.{digits}g}"
+
+
+def backend_note(p: dict) -> str:
+    """Which backend stepped the gradient-descent runs, and how far its runs are from numpy's."""
+    note = (f"gradient-descent steps on {p.get('backend', 'numpy')}; flows, counterexample hunts and every "
+            "check in numpy float64")
+    cc = p.get("device_crosscheck")
+    if cc and cc["runs"]:
+        worst = max(r["max_rel_diff"] for r in cc["runs"])
+        note += (f"; {len(cc['runs'])} runs re-run on numpy: final weights within {worst:.1e} relative "
+                 f"(tolerance 16·T·eps), {'agree' if cc['agree'] else '**DISAGREE**'}")
+    return note
 
 
 def method_notes() -> list[str]:
@@ -88,7 +118,17 @@ def method_notes() -> list[str]:
     ]
 
 
-def _markdown(outcome, summary) -> str:
+def figure3_markdown(alexnet: dict | None) -> list[str]:
+    """The Figure 3 section: the `aligncheck alexnet` result's figure and table, or how to get them."""
+    from . import alexnet as fig3
+
+    if alexnet is not None:
+        return [""] + fig3.markdown(alexnet, "fig3.png").splitlines()
+    return ["", "## Figure 3: AlexNet dense-layer alignment (FIG3a, FIG3b)", "",
+            f"Not checked in this run: {fig3.HINT}."]
+
+
+def _markdown(outcome, summary, alexnet: dict | None = None) -> str:
     p = outcome.provenance
     counts = {}
     for row in summary.values():
@@ -103,11 +143,13 @@ def _markdown(outcome, summary) -> str:
         f"{len(outcome.specs)} runs; {p.get('seconds', 0):.1f} s",
         f"- commit `{p['git_commit']}`, Python {p['python']}, {p['platform']}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items() if v),
+        f"- {backend_note(p)}",
         "- totals: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
         "",
         "Statuses: `pass` held at every checked point of every run; `fail` violated beyond its tolerance; "
         "`erratum` false as printed (the corrected claim is checked separately); `vacuous` hypotheses never met "
-        "(never counted as a pass); `trend` limit, finite-time evidence only; `error` the check itself broke.",
+        "(never counted as a pass); `trend` limit, finite-time evidence only; `error` the check itself broke; "
+        "`not checked` left out of this run (`--claim`, or Figure 3 without `--alexnet`).",
         "",
         "## Summary",
         "",
@@ -150,6 +192,7 @@ def _markdown(outcome, summary) -> str:
     missing = [c for c, r in summary.items() if r["status"] == "not implemented"]
     if missing:
         lines += ["", "## Not implemented yet", "", ", ".join(f"`{c}`" for c in missing)]
+    lines += figure3_markdown(alexnet)
     lines += ["", "## How the checks were made", ""] + [f"- {m}" for m in method_notes()] + [
         "", "## Runs", "",
         "| run | spec |", "|---|---|",
@@ -201,11 +244,21 @@ def write_parquet(outcome, path) -> Path:
     return Path(path)
 
 
+def _add_once(outcome, verdicts, controls=()) -> None:
+    """Add experiment verdicts (and their controls) for the ids the outcome does not hold yet, so that
+    writing the same outcome twice does not count an experiment twice."""
+    have = {v.claim_id for v in outcome.verdicts} | {v.claim_id for v in outcome.controls}
+    outcome.verdicts += [v for v in verdicts if v.claim_id not in have]
+    outcome.controls += [v for v in controls if v.claim_id not in have]
+
+
 def write(outcome, out_dir, formats=("csv", "jsonl"), html: bool = True, plots: bool = True,
-          figures: bool = True, index: bool | None = None) -> Path:
+          figures: bool = True, index: bool | None = None, alexnet: dict | None = None) -> Path:
     """Write the report into out_dir.  formats: results table formats beyond the CSV ("jsonl",
     "parquet"); html: report.html (with slack plots and the redrawn Figures 1 and 2 unless turned
-    off); index: refresh <out_dir's parent>/index.html (default: when that parent is named "reports")."""
+    off); index: refresh <out_dir's parent>/index.html (default: when that parent is named "reports");
+    alexnet: a finished `aligncheck alexnet` result (theorems.alexnet.load_result) whose FIG3a/FIG3b
+    verdicts, controls and figure go into the report."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown format(s) {sorted(unknown)}; choose from {list(FORMATS)}")
@@ -214,8 +267,15 @@ def write(outcome, out_dir, formats=("csv", "jsonl"), html: bool = True, plots: 
     if html and figures:  # the redrawn Figures 1 and 2 are evidence too: add their verdicts (once)
         from .figures import experiment_verdicts
 
-        have = {v.claim_id for v in outcome.verdicts}
-        outcome.verdicts += [v for v in experiment_verdicts() if v.claim_id not in have]
+        _add_once(outcome, experiment_verdicts())
+    if alexnet is not None:
+        from .alexnet import report_verdicts
+
+        _add_once(outcome, *report_verdicts(alexnet))
+        outcome.provenance["alexnet"] = alexnet["dir"]
+        src, dst = Path(alexnet["figure"]), out_dir / "fig3.png"
+        if src.resolve() != dst.resolve():  # --out may be the alexnet folder itself
+            shutil.copyfile(src, dst)
     summary = summarise(outcome)
     with open(out_dir / "results.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
@@ -231,12 +291,12 @@ def write(outcome, out_dir, formats=("csv", "jsonl"), html: bool = True, plots: 
                "counterexamples": {k: (v.row() | {"reproduce": reproduce_command(k, v.spec)}) if v else None
                                    for k, v in outcome.counterexamples.items()}},
               open(out_dir / "summary.json", "w"), indent=1, default=str)
-    (out_dir / "report.md").write_text(_markdown(outcome, summary))
+    (out_dir / "report.md").write_text(_markdown(outcome, summary, alexnet))
     if html:
         from .html import render_report
 
         (out_dir / "report.html").write_text(render_report(outcome, summary, reproduce_command, method_notes(),
-                                                           plots=plots, with_figures=figures))
+                                                           plots=plots, with_figures=figures, alexnet=alexnet))
     if index if index is not None else out_dir.resolve().parent.name == "reports":
         from .html import write_index
 
