@@ -304,7 +304,9 @@ def write(outcome, out_dir, formats=("csv", "jsonl"), html: bool = True, plots: 
     return out_dir
 
 
-REFERENCE_COMMAND = "aligncheck verify --profile thorough --seed 0 --out reports/reference"
+REFERENCE_COMMANDS = ("aligncheck alexnet --seed 0 --out reports/reference/alexnet",
+                      "aligncheck verify --profile thorough --seed 0 --alexnet reports/reference/alexnet "
+                      "--out reports/reference")
 
 
 def summary_table_md(summary: dict) -> str:
@@ -315,7 +317,7 @@ def summary_table_md(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_reference_note(out_dir, command: str = REFERENCE_COMMAND) -> Path:
+def write_reference_note(out_dir, commands=REFERENCE_COMMANDS) -> Path:
     """reports/reference/README.md: how the committed reference report was made, and its table."""
     import subprocess
 
@@ -331,10 +333,10 @@ def write_reference_note(out_dir, command: str = REFERENCE_COMMAND) -> Path:
         "# Reference report", "",
         "Open [report.html](report.html) in any browser (self-contained, works offline); "
         "[report.md](report.md) is the same for terminals and diffs.", "",
-        f"- command: `{command}`",
+        "- commands: " + ", then ".join(f"`{c}`" for c in commands),
         f"- commit: `{p.get('git_commit')}`" + (" (with uncommitted changes in the working tree)" if dirty else ""),
         f"- started: {p.get('started')}; {p.get('seconds', 0):.0f} s; Python {p.get('python')} on {p.get('platform')}",
-        "", "Regenerate whenever claims or the simulators change:", "", "```", command,
+        "", "Regenerate whenever claims or the simulators change:", "", "```", *commands,
         "python -c \"from theorems import report; report.write_reference_note('reports/reference')\"", "```", "",
         "## Summary", "", summary_table_md(s["claims"]),
     ])
