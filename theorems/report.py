@@ -141,7 +141,8 @@ def _markdown(outcome, summary, alexnet: dict | None = None) -> str:
         "",
         f"- profile `{p['profile']}`, seed {p['seed']}, data: {p['data'] or 'generated'}; "
         f"{len(outcome.specs)} runs; {p.get('seconds', 0):.1f} s",
-        f"- commit `{p['git_commit']}`, Python {p['python']}, {p['platform']}",
+        f"- commit `{p['git_commit']}`" + (" with uncommitted changes" if p.get("git_dirty") else "")
+        + f", Python {p['python']}, {p['platform']}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items() if v),
         f"- {backend_note(p)}",
         "- totals: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
@@ -319,16 +320,10 @@ def summary_table_md(summary: dict) -> str:
 
 def write_reference_note(out_dir, commands=REFERENCE_COMMANDS) -> Path:
     """reports/reference/README.md: how the committed reference report was made, and its table."""
-    import subprocess
-
     out_dir = Path(out_dir)
     s = json.loads((out_dir / "summary.json").read_text())
     p = s["provenance"]
-    try:
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                    text=True, timeout=10, cwd=out_dir).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        dirty = None
+    dirty = p.get("git_dirty")   # recorded when the run started
     text = "\n".join([
         "# Reference report", "",
         "Open [report.html](report.html) in any browser (self-contained, works offline); "

@@ -158,13 +158,18 @@ def provenance(profile: str, seed: int, data: str | None) -> dict:
         except metadata.PackageNotFoundError:
             return None
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=__file__.rsplit("/", 2)[0], timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=__file__.rsplit("/", 2)[0],
+                                  timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git("rev-parse", "HEAD") or None
+    status = git("status", "--porcelain", "--untracked-files=no")   # at the start: the code this run used
     return {
         "profile": profile, "seed": seed, "data": data, "git_commit": commit,
+        "git_dirty": None if status is None else bool(status),
         "python": sys.version.split()[0], "platform": platform.platform(),
         "versions": {p: version(p) for p in ("aligncheck", "numpy", "scipy", "quadprog", "sympy", "hypothesis",
                                           "array-api-compat", "torch")},
