@@ -100,9 +100,6 @@ class Relative:
         pass
 
 
-POLICIES = {"constant": Constant, "a35": Assumption35, "relative": Relative}
-
-
 def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, progress=None,
                      backend="numpy") -> Trajectory:
     """Run `steps` steps; keep W(t) and W(t+1) at log-spaced t (so per-step claims see real steps).
