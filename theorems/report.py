@@ -51,19 +51,20 @@ def _control(note: str, controls: list) -> dict | None:
 def summarise(outcome) -> dict:
     """{claim id: {status, worst_slack, n_runs, n_checked, ...}} for every catalogued or registered id."""
     from .alexnet import EXPERIMENTS as NEEDS_INPUT, HINT  # Figure 3 is checked from `aligncheck alexnet` output
+    from .figures import EXPERIMENTS as REDRAWN           # Figures 1, 2: checked when the html report draws them
 
     out = {}
     for cid in list(CATALOGUE) + [c for c in REGISTRY if c not in CATALOGUE]:
         vs = [v for v in outcome.verdicts if v.claim_id == cid]
         controls = [v for v in outcome.controls if v.claim_id == cid + "~control"]
         claim = REGISTRY.get(cid)
-        if claim is None and (vs or cid in NEEDS_INPUT):  # an experiment (not a registered claim)
+        if claim is None and (vs or cid in NEEDS_INPUT or cid in REDRAWN):  # an experiment, not a registered claim
             ref, statement, note = _experiment(cid)
             out[cid] = {"status": _status(cid, vs), "worst_slack": None, "n_runs": len(vs),
                         "n_checked": sum(v.n_checked for v in vs), "kind": CATALOGUE.get(cid, "experiment"),
                         "ref": ref, "statement": statement, "control": _control(note, controls),
                         "runs_by_status": {s: sum(v.status == s for v in vs) for s in sorted({v.status for v in vs})}}
-            if not vs:
+            if not vs and cid in NEEDS_INPUT:
                 out[cid]["hint"] = HINT
             continue
         if claim is None:
