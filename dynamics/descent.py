@@ -119,7 +119,8 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
         for t in range(steps + 1):
             grads = network.layer_grads(ws, Zb, loss)
             eta, radius = policy.step_size(state, ws, grads, loss)
-            stalled = t < steps and (float(eta) == 0.0 or all(float(network.fro(g)) == 0.0 for g in grads))
+            g2 = _sq_norm(grads)   # ||grad R(W(t))||^2, once: the stall test and the Appendix-C sums
+            stalled = t < steps and (float(eta) == 0.0 or float(g2) == 0.0)
             if t in keep or t == steps or stalled:
                 snaps.append(_snapshot(t, ws, Z, loss, sums, eta, radius))
             if t == steps:
@@ -127,13 +128,18 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
             if stalled:
                 stop = "zero gradient (underflow or critical point)"
                 break
-            sums = sums.add(eta, grads)
+            sums = sums.add(eta, grads, g2)
             ws = tuple(w - eta * g for w, g in zip(ws, grads))
             policy.after(state, ws, loss)
             if progress is not None:
                 progress(1)
     info = {"steps": t, "seconds": time.perf_counter() - start, "backend": be.name}
     return Trajectory("gd", ws0, Z, loss, snaps, policy=policy.name(), stop=stop, info=info)
+
+
+def _sq_norm(grads):
+    xp = array_namespace(*grads)
+    return sum(xp.sum(g * g) for g in grads)
 
 
 def _snapshot(t, ws, Z, loss, sums, eta, radius) -> Snapshot:

@@ -11,12 +11,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from array_api_compat import array_namespace, is_array_api_obj
 
 
 def _as_array(m):
     """m as an array of its own namespace (numpy, torch CPU/CUDA); Python numbers become float64 numpy."""
-    from array_api_compat import array_namespace, is_array_api_obj
-
     if is_array_api_obj(m):
         return m, array_namespace(m)
     return np.asarray(m, dtype=float), array_namespace(np.empty(0))

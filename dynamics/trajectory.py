@@ -39,9 +39,9 @@ class GDSums:
         zeros = lambda d: xp.zeros((d, d), dtype=ws[0].dtype, device=device(ws[0]))  # noqa: E731
         return cls(tuple(zeros(w.shape[0]) for w in ws), tuple(zeros(w.shape[1]) for w in ws))
 
-    def add(self, eta, grads) -> "GDSums":
+    def add(self, eta, grads, g2) -> "GDSums":
+        """The sums after step t, given eta_t, the layer gradients and g2 = ||grad R(W(t))||^2."""
         xp = array_namespace(*grads)
-        g2 = sum(xp.sum(g * g) for g in grads)
         with np.errstate(over="ignore"):  # huge relative steps: the sums become inf, honestly, not an exception
             e2 = eta * eta
         return GDSums(
