@@ -1,6 +1,9 @@
 """Small shared quantities of the proofs, as functions of a snapshot and its trajectory."""
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 
 from dynamics import network
 
@@ -39,3 +42,8 @@ def grad_w1_norm(s) -> float:
 def ks(traj):
     """0-based layer pairs k, k+1 for k = 1..L-1 of the paper."""
     return range(traj.L - 1)
+
+
+def data_seed(Z: np.ndarray) -> int:
+    """A seed fixed by the data's bytes alone (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(Z, float).tobytes(), digest_size=8).digest(), "little")

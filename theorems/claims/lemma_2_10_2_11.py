@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 
 from .._claim import Claim, register
-from .._q import geom
+from .._q import data_seed, geom
 from ..evaluate import EPS, ROUNDING
 
 ALPHA_REL = 1e-9   # geometry.alpha accepts a vertex with P xi <= 1 + 1e-9: alpha's relative error
@@ -95,7 +95,7 @@ def _points(traj, key):
     if not g.spans_space or not g.alpha > 0 or g.d < 2:
         return []          # Assumption 2.7 as stated (support vectors span R^d) is the lemma's hypothesis
     K = thresholds(g, traj.loss.name)[key]
-    rng = np.random.default_rng(abs(hash(traj.Z.tobytes())) % (2**32))
+    rng = np.random.default_rng(data_seed(traj.Z))
     return [(w, key) for w in adversarial_points(traj.Z, g, K, rng)]
 
 
