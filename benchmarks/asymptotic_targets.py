@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from dynamics import data, descent, flow, init, losses, network
-from theorems.problem import certify
+from theorems.claims._problem import certify
 
 ds = data.random_separable(100, 20, 0.1, 0)
 loss = losses.LOGISTIC

@@ -17,7 +17,7 @@ from array_api_compat import array_namespace
 
 from . import backend as _backend
 from . import network
-from .trajectory import GDSums, Snapshot, Trajectory, log_checkpoints
+from .trajectory import GDSums, Policy, Rule, Snapshot, Stop, Trajectory, log_checkpoints
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class Constant:
     eta: float | None = None
     radius: float | None = None
 
-    def name(self):
-        return f"constant(eta={self.eta})" if self.radius is None else f"constant(eta=1/beta({self.radius}))"
+    def describe(self) -> Policy:
+        return Policy(Rule.CONSTANT, eta=self.eta, radius=self.radius)
 
     def start(self, ws, loss):
         if self.radius is None:
@@ -53,8 +53,8 @@ class Assumption35:
     Since beta(R) >= 2 L^2 (beta + G) for R >= 1, every R_t is >= 1 as Lemma 3.2 needs.
     """
 
-    def name(self):
-        return "assumption-3.5(R_{t+1} = max_k ||W_k(t+1)||_F + 1 on exit)"
+    def describe(self) -> Policy:
+        return Policy(Rule.ASSUMPTION_35)
 
     def start(self, ws, loss):
         if not loss.smooth:
@@ -80,8 +80,8 @@ class Relative:
 
     eps: float = 0.05
 
-    def name(self):
-        return f"relative(eps={self.eps})"
+    def describe(self) -> Policy:
+        return Policy(Rule.RELATIVE, eps=self.eps)
 
     def start(self, ws, loss):
         return {}
@@ -113,7 +113,7 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
     keep |= {t + 1 for t in keep if t < steps}
     ws, Zb = tuple(be.asarray(w) for w in ws0), be.asarray(Z)
     state = policy.start(ws, loss)
-    sums, snaps, stop = GDSums.zero(ws), [], "horizon"
+    sums, snaps, stop, detail = GDSums.zero(ws), [], Stop.HORIZON, ""
     start = time.perf_counter()
     with be.small_kernels():
         for t in range(steps + 1):
@@ -126,7 +126,7 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
             if t == steps:
                 break
             if stalled:
-                stop = "zero gradient (underflow or critical point)"
+                stop, detail = Stop.ZERO_GRADIENT, "underflow or critical point"
                 break
             sums = sums.add(eta, grads, g2)
             ws = tuple(w - eta * g for w, g in zip(ws, grads))
@@ -134,7 +134,8 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
             if progress is not None:
                 progress(1)
     info = {"steps": t, "seconds": time.perf_counter() - start, "backend": be.name}
-    return Trajectory("gd", ws0, Z, loss, snaps, policy=policy.name(), stop=stop, info=info)
+    return Trajectory("gd", ws0, Z, loss, snaps, policy=policy.describe(), stop=stop, stop_detail=detail,
+                      info=info)
 
 
 def _sq_norm(grads):
@@ -165,7 +166,7 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
     start_norm = network.max_fro(ws)
     targets = list(np.geomspace(start_norm, max_norm, max(levels, 2) + 1)[1:])
     snaps, log_eta, steps = [Snapshot(0, tuple(w.copy() for w in ws), Z, loss)], [], []
-    why, begin, t = "max steps", time.perf_counter(), 0
+    why, begin, t = Stop.MAX_STEPS, time.perf_counter(), 0
     L = len(ws)
     while t < max_steps:
         # the rank-one factors of the gradients, dR/dW_k = exp(log_c) a_k c_k^T: their norms are cheap
@@ -175,7 +176,7 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
         fros = [float(np.sqrt(np.sum(w * w))) for w in ws]
         ratios = [f / g for f, g in zip(fros, gnorm) if g > 0]
         if not ratios:
-            why = "zero gradient"
+            why = Stop.ZERO_GRADIENT
             break
         step = eps * min(ratios)
         for k in range(L):
@@ -190,12 +191,12 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
             log_eta.append(float(np.log(step) - log_c))
             steps.append(t)
             if not targets:
-                why = "norm reached"
+                why = Stop.NORM_REACHED
                 break
             if until is not None and until(s):
-                why = "until"
+                why = Stop.UNTIL
                 break
     info = {"steps": t, "seconds": time.perf_counter() - begin, "eps": eps, "log_eta": log_eta,
             "max_norm": float(max_norm)}
-    return Trajectory("gd", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=f"relative(eps={eps})",
+    return Trajectory("gd", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=Policy(Rule.RELATIVE, eps=eps),
                       stop=why, info=info)

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import network
-from .trajectory import Snapshot, Trajectory, log_checkpoints
+from .trajectory import Policy, Rule, Snapshot, Stop, Trajectory, log_checkpoints
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -59,10 +59,11 @@ def gradient_flow(ws0, Z, loss, horizon: float, checkpoints: int = 40,
     if sol.status < 0:
         raise RuntimeError(f"gradient flow solver failed: {sol.message}")
     snaps = [Snapshot(float(t), unpack(x.copy()), Z, loss) for t, x in zip(sol.t, sol.y.T)]
-    stop = "norm reached" if sol.status == 1 else "horizon"
+    stop = Stop.NORM_REACHED if sol.status == 1 else Stop.HORIZON
     info = {"nfev": int(sol.nfev), "seconds": time.perf_counter() - start, "rtol": rtol, "atol": atol,
             "solver": "DOP853"}
-    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy="time", stop=stop, info=info)
+    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=Policy(Rule.FLOW_TIME),
+                      stop=stop, info=info)
 
 
 # --- Long-horizon engine: the same path at geometric speed ---------------------------------------
@@ -102,7 +103,7 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
     if not max_norm > start_norm:
         raise ValueError(f"max_norm {max_norm} must exceed the initial max_k ||W_k||_F = {start_norm:.6g}")
     targets = np.geomspace(start_norm, max_norm, max(levels, 2) + 1)[1:]
-    why = "norm reached"
+    why, detail = Stop.NORM_REACHED, ""
 
     def rhs(_, x):
         ws = unpack(x[:n_w])
@@ -128,23 +129,24 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
         try:
             sol = solve_ivp(rhs, (tau, tau + span), x, method=method, rtol=rtol, atol=atol, events=event)
         except FloatingPointError as exc:
-            why = str(exc)
+            why, detail = Stop.ZERO_GRADIENT, str(exc)
             break
         nfev += int(sol.nfev)
         if sol.status < 0 or not sol.t_events[0].size:
-            why = f"solver: {sol.message}" if sol.status < 0 else "level not reached within the tau span"
+            why, detail = Stop.SOLVER, sol.message if sol.status < 0 else "level not reached within the tau span"
             break
         tau, x = float(sol.t_events[0][0]), sol.y_events[0][0]
         s = snap(x)
         snaps.append(s)
         tau_kept.append(tau)
         if until is not None and until(s):
-            why = "until"
+            why = Stop.UNTIL
             break
         if max_seconds is not None and time.perf_counter() - begin > max_seconds:
-            why = "time budget"
+            why = Stop.TIME_BUDGET
             break
     info = {"nfev": nfev, "seconds": time.perf_counter() - begin, "rtol": rtol, "atol": atol, "solver": method,
             "param": "geometric speed (same path); Snapshot.t = s of dW/ds = -grad R/R", "tau": tau_kept,
             "max_norm": float(max_norm)}
-    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy="risk", stop=why, info=info)
+    return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=Policy(Rule.FLOW_RISK),
+                      stop=why, stop_detail=detail, info=info)

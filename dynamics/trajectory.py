@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 
 import numpy as np
@@ -18,6 +19,62 @@ def log_checkpoints(horizon: float, count: int, integer: bool) -> np.ndarray:
     if integer:
         pts = np.round(pts)
     return np.unique(pts[pts <= horizon])
+
+
+class _Named(str, Enum):
+    """A str-valued enum that prints as its value (as StrEnum does from Python 3.11 on)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Stop(_Named):
+    """Why a run ended."""
+
+    HORIZON = "horizon"
+    NORM_REACHED = "norm reached"
+    UNTIL = "until"
+    ZERO_GRADIENT = "zero gradient"
+    MAX_STEPS = "max steps"
+    TIME_BUDGET = "time budget"
+    SOLVER = "solver failure"
+
+    @property
+    def normal(self) -> bool:
+        """The run ended where it was asked to (horizon, target norm, or its `until` condition)."""
+        return self in (Stop.HORIZON, Stop.NORM_REACHED, Stop.UNTIL)
+
+
+class Rule(_Named):
+    """How a run moves: gradient flow in time or at geometric speed, or gradient descent's step policy."""
+
+    FLOW_TIME = "time"
+    FLOW_RISK = "risk"
+    ASSUMPTION_35 = "assumption-3.5"
+    CONSTANT = "constant"
+    RELATIVE = "relative"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A run's step rule and its parameters; str() is the label the report prints."""
+
+    rule: Rule
+    eta: float | None = None        # constant steps
+    radius: float | None = None     # constant steps eta = 1/beta(radius) (Lemma 3.4's setting)
+    eps: float | None = None        # relative steps
+
+    def __str__(self) -> str:
+        if self.rule is Rule.ASSUMPTION_35:
+            return "assumption-3.5(R_{t+1} = max_k ||W_k(t+1)||_F + 1 on exit)"
+        if self.rule is Rule.CONSTANT:
+            return f"constant(eta={self.eta})" if self.radius is None else f"constant(eta=1/beta({self.radius}))"
+        if self.rule is Rule.RELATIVE:
+            return f"relative(eps={self.eps})"
+        return self.rule.value
 
 
 @dataclass(frozen=True)
@@ -123,9 +180,14 @@ class Trajectory:
     Z: np.ndarray = field(repr=False)
     loss: object = field(repr=False)
     snapshots: list
-    policy: str = ""            # GD step policy, or flow parametrisation ("time" / "risk")
-    stop: str = ""              # why the run ended
+    policy: Policy              # GD step policy, or flow parametrisation (time / risk)
+    stop: Stop                  # why the run ended
+    stop_detail: str = ""       # the solver's or the exception's own words, if any
     info: dict = field(default_factory=dict)
+
+    @property
+    def stop_reason(self) -> str:
+        return f"{self.stop} ({self.stop_detail})" if self.stop_detail else str(self.stop)
 
     @property
     def L(self) -> int:
@@ -134,7 +196,8 @@ class Trajectory:
     @cached_property
     def initial(self) -> Snapshot:
         s = self.snapshots[0]
-        assert s.t == 0, "the first snapshot must be the initialisation"
+        if s.t != 0:
+            raise ValueError("the first snapshot must be the initialisation")
         return s
 
     @cached_property

@@ -39,7 +39,7 @@ timeout 120 python benchmarks/batched.py "${BENCH[@]}" --json "$OUT/batched.json
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 say "3/3 AlexNet: ${ALEX[*]} ${CIFAR:+--data-dir $CIFAR}"
-timeout 150 python -m theorems.alexnet "${ALEX[@]}" ${CIFAR:+--data-dir "$CIFAR"} --out "$OUT/alexnet" 2>&1 \
+timeout 150 python -m aligncheck alexnet "${ALEX[@]}" ${CIFAR:+--data-dir "$CIFAR"} --out "$OUT/alexnet" 2>&1 \
   | grep -v '^alexnet:' | tee -a "$LOG"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 

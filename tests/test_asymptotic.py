@@ -1,4 +1,4 @@
-"""Asymptotic claims (theorems.asymptotic) and Lemmas 2.10/2.11: trends on long runs, their negative
+"""Asymptotic claims (theorems.engine.asymptotic, theorems.claims._limit) and Lemmas 2.10/2.11: trends on long runs, their negative
 controls, the long-run engines, and hypothesis hunts (target()) for violations of Lemma 2.11's sign
 condition above each threshold, both losses, both readings of the printed exp threshold."""
 import os
@@ -11,16 +11,18 @@ from hypothesis import strategies as st
 from dynamics import data, flow, init, losses, network
 from dynamics.runs import simulate
 from theorems import REGISTRY
-from theorems.asymptotic import evaluate_control, evaluate_trend, fit_slope, specs
+from theorems.claims._limit import fit_slope
+from theorems.claims._problem import certify
 from theorems.claims.lemma_2_10_2_11 import robust_sign_value, sign_value, thresholds
-from theorems.problem import certify
+from theorems.engine.asymptotic import evaluate_trend
+from theorems.run.profiles import long_specs
 
 ASYMPTOTIC = [c for c in REGISTRY.values() if c.kind == "asymptotic"]
 
 
 @pytest.fixture(scope="module")
 def runs():
-    return [(sp, simulate(sp)) for sp in specs("quick")]
+    return [(sp, simulate(sp)) for sp in long_specs(ASYMPTOTIC, "quick")]
 
 
 @pytest.mark.parametrize("claim", [pytest.param(c, id=c.id) for c in ASYMPTOTIC])
@@ -29,7 +31,7 @@ def test_asymptotic_claim_trends_and_control_fails(runs, claim):
     statuses = {v.status for v in verdicts}
     assert "error" not in statuses, [v.message for v in verdicts if v.status == "error"]
     assert "trend" in statuses, [v.message for v in verdicts]
-    controls = [evaluate_control(claim, tr) for _, tr in runs]
+    controls = [evaluate_trend(claim.negative_control, tr) for _, tr in runs]
     assert any(v.status == "fail" for v in controls), [v.message for v in controls]
 
 
@@ -122,7 +124,7 @@ def test_sign_value_matches_mpmath_referee():
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "thorough", reason="thorough profile only (minutes)")
 def test_thorough_asymptotic_runs_trend():
-    for sp in specs("thorough")[6:8]:
+    for sp in long_specs(ASYMPTOTIC, "thorough")[6:8]:
         tr = simulate(sp)
         for c in ASYMPTOTIC:
             assert evaluate_trend(c, tr).status != "error"

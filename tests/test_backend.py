@@ -223,7 +223,7 @@ def test_crosscheck_for_verify(name):
 
 
 def test_report_says_which_backend_stepped_and_whether_it_agreed():
-    from theorems.report import backend_note
+    from aligncheck.reporting.summary import backend_note
 
     assert backend_note({}).startswith("gradient-descent steps on numpy")
     runs = [{"max_rel_diff": 3e-16, "agree": True}, {"max_rel_diff": 2e-9, "agree": False}]

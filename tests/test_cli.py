@@ -10,7 +10,7 @@ from theorems import REGISTRY
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "theorems", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([sys.executable, "-m", "aligncheck", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 BAD_FILES = {

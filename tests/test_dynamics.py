@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dynamics import data, descent, flow, geometry, init, losses, network
-from theorems.problem import certify
-from theorems.strategies import architectures, data_sources
+from theorems.claims._problem import certify
+from theorems.run.strategies import architectures, data_sources
 from dynamics.runs import dataset
 
 MARGINS = [-1e6, -800.0, -40.0, -1.0, 0.0, 1e-9, 1.0, 40.0, 800.0, 1e6]

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from aligncheck.reporting import html
+from aligncheck.reporting.write import write
 from dynamics.runs import RunSpec, simulate
-from theorems import REGISTRY, figures, html, report
-from theorems._claim import Verdict
-from theorems.catalogue import CATALOGUE
-from theorems.evaluate import applies, evaluate
-from theorems.verify import Outcome, provenance
+from theorems import REGISTRY
+from theorems.engine.evaluate import applies, evaluate
+from theorems.experiments import figures
+from theorems.model import Outcome, Verdict
+from theorems.run import plan
+from theorems.run.verify import keep_series, provenance
 
 SMALL = RunSpec(data=("random", 8, 3, 0.2, 1), hidden=(3, 2), horizon=20.0, checkpoints=10)
 SMALL_GD = SMALL.with_(method="gd", policy="a35", horizon=60)
@@ -24,8 +27,9 @@ def small_outcome() -> Outcome:
     """A real but small outcome: a few claims on two short runs, a failing erratum, a fake
     asymptotic verdict with details (rendered generically) and a fake identity verdict."""
     out = Outcome(specs=[SMALL, SMALL_GD], provenance=provenance("quick", 0, None) | {"seconds": 1.0})
+    trajectories = {}
     for i, spec in enumerate(out.specs):
-        traj = simulate(spec)
+        traj = trajectories[f"run{i:03d}"] = simulate(spec)
         for cid in ("L2.6a", "L2.6b", "EQB.2", "LC.7b-printed", "EQ3.3"):
             claim = REGISTRY[cid]
             if applies(claim, traj):
@@ -34,39 +38,33 @@ def small_outcome() -> Outcome:
     out.verdicts.append(Verdict("EQ2.1", "proof", "pass", worst_slack=-1e-15, n_checked=3, message="sympy, per shape"))
     out.verdicts.append(Verdict("T2.2a", "run000", "trend", n_checked=10, spec=SMALL.to_json(),
                                 details={"thresholds reached": [0.1, 0.01], "fitted rate": {"slope": -1.02, "r2": 0.999}}))
+    out.verdicts += [plan.check(REGISTRY[cid]) for cid in ("FIG1a", "FIG1b", "FIG2")]
+    out.figures.update(figures.figure_runs())
+    keep_series(out, list(REGISTRY.values()), trajectories)
     return out
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """The report of small_outcome(); T2.2a is registered for the occasion if nobody has yet."""
-    from theorems._claim import Claim
-
-    added = "T2.2a" not in REGISTRY
-    if added:
-        REGISTRY["T2.2a"] = Claim("T2.2a", "Theorem 2.2", "asymptotic", "R(W(t)) -> 0 (test stand-in)")
-    try:
-        root = tmp_path_factory.mktemp("reports")
-        outcome = small_outcome()
-        out = report.write(outcome, root / "run-b", formats=("csv", "jsonl"), index=False)
-        yield outcome, out, (out / "report.html").read_text()
-    finally:
-        if added:
-            del REGISTRY["T2.2a"]
+    """The report of small_outcome()."""
+    root = tmp_path_factory.mktemp("reports")
+    outcome = small_outcome()
+    out = write(outcome, root / "run-b", formats=("csv", "jsonl"), index=False)
+    yield outcome, out, (out / "report.html").read_text()
 
 
 def summary_table(page: str) -> str:
     return page.split('<h2 id="summary">', 1)[1].split("</table>", 1)[0]
 
 
-def test_every_catalogued_id_has_a_summary_row(written):
+def test_every_registered_id_has_a_summary_row(written):
     _, _, page = written
     table = summary_table(page)
-    for cid in CATALOGUE:
+    for cid in REGISTRY:
         row = re.search(r"<tr><td><a href=\"#c-[^\"]+\"><code>" + re.escape(cid) + r"</code>.*?</tr>", table, re.S)
         assert row, f"{cid} missing from the summary table"
     # FIG3a is checked from `aligncheck alexnet` output (verify --alexnet): without it, "not checked"
-    # with the commands that check it, never dropped and never "not implemented"
+    # with the commands that check it, never dropped
     row = re.search(r"<code>FIG3a</code>.*?</tr>", table, re.S).group(0)
     assert ">not checked</span>" in row and "aligncheck verify --alexnet DIR" in row and "AlexNet" in row
     md = (written[1] / "report.md").read_text()
@@ -121,15 +119,15 @@ def test_parquet_or_clear_error(tmp_path):
         import pyarrow.parquet as pq
     except ImportError:
         with pytest.raises(ValueError, match="pyarrow"):
-            report.write(outcome, tmp_path, formats=("parquet",), html=False, index=False)
+            write(outcome, tmp_path, formats=("parquet",), html=False, index=False)
         pytest.skip("pyarrow not installed: checked the clear error instead")
-    report.write(outcome, tmp_path, formats=("parquet",), html=False, index=False)
+    write(outcome, tmp_path, formats=("parquet",), html=False, index=False)
     assert pq.read_table(tmp_path / "results.parquet").num_rows == len(outcome.verdicts) + len(outcome.controls)
 
 
 def test_unknown_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown format"):
-        report.write(Outcome(provenance=provenance("quick", 0, None)), tmp_path, formats=("xlsx",))
+        write(Outcome(provenance=provenance("quick", 0, None)), tmp_path, formats=("xlsx",))
 
 
 def test_index_links_runs_and_shows_changes(written, tmp_path):
@@ -164,7 +162,9 @@ def test_figures_show_what_the_captions_say():
 def test_figures_command_draws_three_pngs(tmp_path):
     from click.testing import CliRunner
 
-    r = CliRunner().invoke(figures.command, ["--out", str(tmp_path)])
+    from aligncheck.cli import main
+
+    r = CliRunner().invoke(main, ["figures", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     for name in ("fig1a", "fig1b", "fig2"):
         assert not_blank(tmp_path / f"{name}.png")

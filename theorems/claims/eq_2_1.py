@@ -1,7 +1,8 @@
 """Eq. (2.1): "dR(W)/dt = <grad R(W), dW/dt> = -||grad R(W)||^2 <= 0": gradient flow never
 increases the risk.  Checked between consecutive kept snapshots of a flow run."""
-from .._claim import Claim, register
-from .._q import pairs
+from ..model import Claim, register
+from ._quantities import pairs
+from ._tolerances import PATH
 
 
 def _mono(pair, traj, reverse=False):
@@ -12,6 +13,6 @@ def _mono(pair, traj, reverse=False):
 
 register(Claim(
     "EQ2.1-MONO", "eq. (2.1)", "snapshot", "R(W(t)) is non-increasing",
-    sides=_mono, runs="flow", points=pairs, tolerance="path",
+    sides=_mono, runs="flow", points=pairs, tolerance=PATH,
     control=lambda p, traj: _mono(p, traj, reverse=True), control_note="direction reversed: R non-decreasing",
 ))

@@ -6,8 +6,9 @@ B(R_t) by eq. (C.6)), on which Lemma C.5 and Theorem 3.6 rest.
 import numpy as np
 
 from dynamics import network
+from dynamics.trajectory import Rule
 
-from .._claim import Claim, register
+from ..model import Claim, register
 
 
 def _decrease(a, b, factor=0.5):
@@ -18,7 +19,7 @@ def _decrease(a, b, factor=0.5):
 def _const(pair, traj, factor=0.5):
     a, b = pair
     R = a.radius
-    if R is None or traj.policy.startswith("assumption"):
+    if R is None or traj.policy.rule is Rule.ASSUMPTION_35:
         return None
     beta = network.beta_of_R(R, traj.L, traj.loss.beta, traj.loss.G)
     inside = network.max_fro(a.ws) <= R and network.max_fro(b.ws) <= R

@@ -27,11 +27,11 @@ import sympy.tensor.array.expressions.from_array_to_matrix  # noqa: F401
 
 from dynamics import flow, network
 
-from .._claim import Claim, register
-from ..symbolic import matrix as M
-from ..symbolic import numeric as N
-from ..symbolic import shapes as S
-from ..symbolic.prove import prove
+from ..model import Claim, register
+from ._symbolic import matrix as M
+from ._symbolic import numeric as N
+from ._symbolic import shapes as S
+from ._symbolic.prove import prove
 
 # ---- EQ-GRADW: grad R(w) = (1/n) sum_i l'(<w, z_i>) z_i ------------------------------------------
 
@@ -313,16 +313,16 @@ def _b17_num(with_pi=True):
 
 def _claim(cid, ref, statement, latex, control_note, **kw):
     """kw: sym, mat, num (callables taking a keyword for the planted variant) and bad (that keyword)."""
-    sym, mat, num, bad = kw.get("sym"), kw.get("mat"), kw.get("num"), kw.get("bad", {})
+    sym, mat, num, bad, erratum = kw.get("sym"), kw.get("mat"), kw.get("num"), kw.get("bad", {}), kw.get("erratum", "")
 
     def build(**variant):
         return prove(shape_diff=sym and partial(sym, **variant), matrix_diff=mat and partial(mat, **variant),
                      numeric=num and partial(num, **variant), latex=latex, shape_list=kw.get("shape_list"))
-    return Claim(cid, ref, "identity", statement, proof=lru_cache(None)(build),
+    return Claim(cid, ref, "identity", statement, proof=lru_cache(None)(build), erratum=erratum,
+                 dimension_free=mat is not None and not erratum,
                  control=lru_cache(None)(partial(build, **bad)), control_note=control_note)
 
 
-L = sp.latex
 _g = sp.Symbol(r"\nabla\mathcal{R}(w_{\mathrm{prod}})")
 
 register(
@@ -330,13 +330,13 @@ register(
            r"\nabla\mathcal{R}(w) = \frac{1}{n}\sum_i \ell'(\langle w, z_i\rangle) z_i",
            "the factor 1/n dropped", sym=_gradw_sym, mat=_gradw_mat, num=_gradw_num, bad={"factor": S.N_DATA}),
     _claim("EQ-GRAD", "Section 2.1", "dR/dW_k = W_{k+1}^T ... W_L^T grad R(w_prod)^T W_1^T ... W_{k-1}^T",
-           L(sp.Eq(sp.Symbol(r"\partial\langle w_{\mathrm{prod}},z\rangle/\partial W_2"), M.mnet(3).formula(2, M.mnet(3).z))),
+           sp.latex(sp.Eq(sp.Symbol(r"\partial\langle w_{\mathrm{prod}},z\rangle/\partial W_2"), M.mnet(3).formula(2, M.mnet(3).z))),
            "sign flipped", sym=_grad_sym, mat=_grad_mat, num=_grad_num, bad={"sign": -1}),
     _claim("EQ2.1", "eq. (2.1)", "under flow dR/dt = -||grad R(W)||^2 = -sum_k ||dR/dW_k||_F^2",
            r"\frac{d\mathcal{R}}{dt} = -\sum_k \left\|\frac{\partial\mathcal{R}}{\partial W_k}\right\|_F^2",
            "factor 2 planted: dR/dt = -2 sum_k ||dR/dW_k||^2", sym=_eq21_sym, num=_eq21_num, bad={"factor": 2}),
     _claim("EQC.8", "eq. (C.8) (and Section 2.1 under eq. (2.4))", "W_{k+1}^T dR/dW_{k+1} = (dR/dW_k) W_k^T",
-           L(sp.Eq(M.mnet(3).Ws[1].T * M.mnet(3).G[1], M.mnet(3).G[0] * M.mnet(3).Ws[0].T)),
+           sp.latex(sp.Eq(M.mnet(3).Ws[1].T * M.mnet(3).G[1], M.mnet(3).G[0] * M.mnet(3).Ws[0].T)),
            "transpose moved: W_k (dR/dW_k)^T", sym=_c8_sym, mat=_c8_mat, num=_c8_num, bad={"moved": True}),
     _claim("EQ2.4", "eq. (2.4)", "under flow W_{k+1}^T W_{k+1} - W_k W_k^T is constant in t (derivative is 0)",
            r"\frac{d}{dt}\left(W_{k+1}^\top W_{k+1} - W_k W_k^\top\right) = 0",
@@ -357,7 +357,9 @@ register(
            "see EQB.16-printed-corrected]",
            r"\frac{d\|W_1\|_F^2}{dt} = \left\langle W_1, \frac{dW_1}{dt}\right\rangle",
            "sign flipped: -<W_1, dW_1/dt>", sym=_b16_printed_sym, mat=_b16_printed_mat,
-           num=partial(_b16_num, printed=True, factor=1), bad={"factor": -1}),
+           num=partial(_b16_num, printed=True, factor=1), bad={"factor": -1}, erratum=(
+               "the middle step lacks a factor 2: d||W_1||_F^2/dt = 2 <W_1, dW_1/dt> (EQB.16-printed-corrected); "
+               "the end result, eq. (B.16), is right")),
     _claim("EQB.16-printed-corrected", "eq. (B.16), middle step corrected",
            "d||W_1||_F^2/dt = 2 <W_1, dW_1/dt>",
            r"\frac{d\|W_1\|_F^2}{dt} = 2\left\langle W_1, \frac{dW_1}{dt}\right\rangle",

@@ -22,11 +22,11 @@ import sympy as sp
 
 from dynamics import descent, network
 
-from .._claim import Claim, register
-from ..symbolic import matrix as M
-from ..symbolic import numeric as N
-from ..symbolic import shapes as S
-from ..symbolic.prove import prove
+from ..model import Claim, register
+from ._symbolic import matrix as M
+from ._symbolic import numeric as N
+from ._symbolic import shapes as S
+from ._symbolic.prove import prove
 
 
 def _c9_parts(Ws, Wn, G, e, k, s):
@@ -105,10 +105,11 @@ def _t37_num(s=1):
     return N.worst(out)
 
 
-def _claim(cid, ref, statement, latex, note, sym, mat, num, good, bad):
+def _claim(cid, ref, statement, latex, note, sym, mat, num, good, bad, erratum=""):
     def build(**v):
         return prove(shape_diff=partial(sym, **v), matrix_diff=partial(mat, **v), numeric=partial(num, **v), latex=latex)
     return Claim(cid, ref, "identity", statement, proof=lru_cache(None)(partial(build, **good)),
+                 erratum=erratum, dimension_free=not erratum,
                  control=lru_cache(None)(partial(build, **bad)), control_note=note)
 
 
@@ -119,7 +120,10 @@ register(
     _claim("EQC.9", "eq. (C.9), as printed",
            "GD: W_{k+1}^T W_{k+1}(t) - W_{k+1}^T W_{k+1}(0) + Q_{k+1}(t) = W_k W_k^T(t) - W_k W_k^T(0) + P_k(t)  "
            "[FALSE as printed: the eta^2 sums enter with a minus sign; see EQC.9-corrected]",
-           _C9 % ("+", "+"), "the eta^2 sums dropped", _c9_sym, _c9_mat, _c9_num, {"s": 1}, {"s": 0}),
+           _C9 % ("+", "+"), "the eta^2 sums dropped", _c9_sym, _c9_mat, _c9_num, {"s": 1}, {"s": 0}, erratum=(
+               "the eta^2 sums enter with the wrong sign as printed: expanding W(t+1) = W(t) - eta G, the eta terms "
+               "cancel by (C.8) and W_{k+1}^T W_{k+1}(t) - W_{k+1}^T W_{k+1}(0) - Q_{k+1}(t) = W_k W_k^T(t) - "
+               "W_k W_k^T(0) - P_k(t) (EQC.9-corrected); the printed form is off by 2 (Q_{k+1}(t) - P_k(t))")),
     _claim("EQC.9-corrected", "eq. (C.9), corrected signs",
            "GD: W_{k+1}^T W_{k+1}(t) - W_{k+1}^T W_{k+1}(0) - Q_{k+1}(t) = W_k W_k^T(t) - W_k W_k^T(0) - P_k(t)",
            _C9 % ("-", "-"), "the eta^2 sums dropped", _c9_sym, _c9_mat, _c9_num, {"s": -1}, {"s": 0}),
@@ -127,7 +131,9 @@ register(
            "||W_k(t)||_F^2 = ||W_{k+1}(t)||_F^2 + ||W_k(0)||_F^2 - ||W_{k+1}(0)||_F^2 - tr P_k(t) + tr Q_{k+1}(t)  "
            "[FALSE as printed: the signs of tr P_k, tr Q_{k+1} are swapped; see EQC.12-corrected]",
            _C12 % ("-", "+"), "the trace terms dropped", _c12_sym, _c12_mat, partial(_c9_num, trace=True),
-           {"s": 1}, {"s": 0}),
+           {"s": 1}, {"s": 0}, erratum=(
+               "the trace of the printed (C.9), wrong the same way: the correct form has + tr P_k(t) - tr Q_{k+1}(t) "
+               "(EQC.12-corrected)")),
     _claim("EQC.12-corrected", "eq. (C.12), corrected signs",
            "||W_k(t)||_F^2 = ||W_{k+1}(t)||_F^2 + ||W_k(0)||_F^2 - ||W_{k+1}(0)||_F^2 + tr P_k(t) - tr Q_{k+1}(t)",
            _C12 % ("+", "-"), "the trace terms dropped", _c12_sym, _c12_mat, partial(_c9_num, trace=True),

@@ -20,9 +20,9 @@ from dynamics import flow, network
 from dynamics.data import random_separable
 from dynamics.losses import EXP, LOGISTIC
 
-from .._claim import Claim, Proof, register
-from ..symbolic import numeric as N
-from ..symbolic import shapes as S
+from ..model import Claim, Proof, register
+from ._symbolic import numeric as N
+from ._symbolic import shapes as S
 
 x = sp.Symbol("x", real=True)
 LOSS_EXPR = {"exp": sp.exp(-x), "logistic": sp.log(1 + sp.exp(-x))}
@@ -147,12 +147,22 @@ def _appa2_proof(c=1):
                  message=f"on the set: d h/dt = {on_set}; linear in h: {linear}; R on the set = {risk_on_set}")
 
 
+def _known_loss(traj) -> str:
+    """A1.1 on a run: its loss is one of the losses proved to satisfy it (exp, logistic)."""
+    return "" if traj.loss.name in LOSS_EXPR else f"loss {traj.loss.name} not known to satisfy Assumption 1.1"
+
+
+def _smooth_loss(traj) -> str:
+    """A3.1 on a run: its loss is the one for which beta and G are finite (logistic)."""
+    return "" if traj.loss.smooth else f"Assumption 3.1 fails for the {traj.loss.name} loss (l' is not bounded)"
+
+
 register(
-    Claim("A1.1", "Assumption 1.1", "identity",
+    Claim("A1.1", "Assumption 1.1", "identity", section="setting", requires=_known_loss, statement=
           "loss: l' < 0 continuous, l -> inf at -inf, l -> 0 at +inf (exp, logistic)",
           proof=lru_cache(None)(lambda: _a11_proof(list(LOSS_EXPR.items()))),
           control=lambda: _a11_proof([("square", SQUARE)]), control_note="the square loss (1 - x)^2"),
-    Claim("A3.1", "Assumption 3.1", "identity",
+    Claim("A3.1", "Assumption 3.1", "identity", section="setting", requires=_smooth_loss, statement=
           "l' is beta-Lipschitz and |l'| <= G (logistic: beta = 1/4, G = 1; exp: fails). Holds for logistic "
           "(derived beta = 1/4, G = 1); FALSE for exp (|l'| = e^{-x} and |l''| unbounded): proof ok = the catalogued split",
           proof=lru_cache(None)(_a31_proof), control=lambda: _a31_proof((sp.Rational(1, 2), 1)),

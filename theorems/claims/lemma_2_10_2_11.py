@@ -16,19 +16,27 @@ smallest ||Pi_perp w|| from which the sign condition holds on the ray, against t
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import mpmath
 import numpy as np
 
-from .._claim import Claim, register
-from .._q import data_seed, geom
-from ..evaluate import EPS, ROUNDING
+from ..model import Claim, register, rounding
+from ._problem import lemma_2_11_thresholds
+from ._quantities import data_seed, geom
+
+if TYPE_CHECKING:
+    from dynamics.losses import Loss
+    from dynamics.trajectory import Trajectory
+
+    from ._problem import Geometry
 
 ALPHA_REL = 1e-9   # geometry.alpha accepts a vertex with P xi <= 1 + 1e-9: alpha's relative error
 SAMPLES = 64
 
 
-def sign_value(w, Z, ubar, loss, digits: int | None = None):
+def sign_value(w: np.ndarray, Z: np.ndarray, ubar: np.ndarray, loss: Loss,
+               digits: int | None = None) -> tuple[float, float]:
     """(<Pi_perp w, ghat>, scale): the sign of <Pi_perp w, grad R(w)> times a positive factor, and the
     magnitude of the summed terms (for the rounding tolerance).  digits: recompute in mpmath."""
     wp = w - (w @ ubar) * ubar
@@ -52,19 +60,19 @@ def sign_value(w, Z, ubar, loss, digits: int | None = None):
         return float(-total), 0.0
 
 
-def robust_sign_value(w, Z, ubar, loss):
+def robust_sign_value(w: np.ndarray, Z: np.ndarray, ubar: np.ndarray, loss: Loss) -> tuple[float, float, bool]:
     """sign_value, refereed by mpmath where float64 cannot decide the sign."""
     val, scale = sign_value(w, Z, ubar, loss)
-    tol = ROUNDING * EPS * scale
+    tol = rounding(scale)
     if abs(val) <= tol:
         exact, _ = sign_value(w, Z, ubar, loss, digits=60)
         return exact, scale, True
     return val, scale, False
 
 
-def thresholds(g, loss_name: str) -> dict:
-    n, a = g.n, g.alpha
-    return {"exp-printed": 1 + math.log(n) / a, "exp-proof": (1 + math.log(n)) / a, "log": 2 * n / (math.e * a)}
+def thresholds(g: Geometry, loss_name: str = "") -> dict:
+    """Lemma 2.11's thresholds for the geometry `g` (theorems.claims._problem states them once)."""
+    return lemma_2_11_thresholds(g.n, g.alpha)
 
 
 def _perp_basis(g):
@@ -72,7 +80,8 @@ def _perp_basis(g):
     return vt[: g.d - 1].T            # d x (d-1), orthonormal basis of ubar-perp
 
 
-def adversarial_points(Z, g, K, rng, count=SAMPLES):
+def adversarial_points(Z: np.ndarray, g: Geometry, K: float, rng: np.random.Generator,
+                       count: int = SAMPLES) -> list[np.ndarray]:
     """w = c ubar + r xi with ||xi|| = 1, xi perp ubar, r just above K, c >= 0.  Directions: random,
     and the minimisers of max_{i in S} <xi, z_i> (where the lemma's first term is smallest), with
     c in {0, small, large}: the premises <w, ubar> >= 0 and ||Pi_perp w|| > K hold by construction."""
@@ -151,7 +160,7 @@ def _tight_points(traj):
     return [(xi / K, K) for xi in (w - (w @ g.ubar) * g.ubar for w in adversarial_points(traj.Z, g, K, rng, 6))]
 
 
-def onset(xi, traj, K, c=0.0, iters=40):
+def onset(xi: np.ndarray, traj: Trajectory, K: float, c: float = 0.0, iters: int = 40) -> float:
     """Smallest r in [0, K] with the sign condition holding at c ubar + r' xi for all r' in [r, K]
     sampled on a grid (then refined by bisection): the empirical onset along the ray."""
     g = geom(traj)

@@ -7,17 +7,24 @@ R(W) >= l(eps R/(M gamma)); that contradicts R(W(t)) <= R(W(1)) < l(0) once
 eps R/(M gamma) < l^{-1}(R(W(1))).  So eps(R) = M gamma l^{-1}(R(W(1))) / R works; at a snapshot we
 use the smallest R with W in B(R), R = max_k ||W_k||_F, where eps(R) is largest.
 """
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dynamics import network
+from dynamics.trajectory import Rule
 
-from .._claim import Claim, register
-from .._q import geom, grad_w1_norm
+from ..model import Claim, register
+from ._quantities import geom, grad_w1_norm
+
+if TYPE_CHECKING:
+    from dynamics.trajectory import Trajectory
 
 
-def eps_of_R(R: float, traj) -> float:
+def eps_of_R(R: float, traj: Trajectory) -> float:
     one = next((s for s in traj.snapshots if s.t == 1.0), None)
     if one is None or not one.risk < traj.loss.at_zero:
         return math.nan
@@ -26,7 +33,7 @@ def eps_of_R(R: float, traj) -> float:
 
 
 def _sides(s, traj):
-    if s.t < 1 or traj.policy != "time":
+    if s.t < 1 or traj.policy.rule is not Rule.FLOW_TIME:
         return None
     eps = eps_of_R(network.max_fro(s.ws), traj)
     return (grad_w1_norm(s), eps) if np.isfinite(eps) else None

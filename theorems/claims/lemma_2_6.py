@@ -9,8 +9,9 @@ All rest on eq. (2.4), so their tolerance includes how far the numerical path is
 """
 import numpy as np
 
-from .._claim import Claim, register
-from .._q import align2, ks
+from ..model import Claim, register
+from ._quantities import align2, ks
+from ._tolerances import BALANCE
 
 
 def _b2(s, traj, drop_A=False):
@@ -50,7 +51,7 @@ def _l26b(s, traj, drop=False):
 
 def _flow(cid, ref, statement, sides, relation, control, note):
     return Claim(cid, ref, "snapshot", statement, sides=sides, relation=relation, runs="flow",
-                 tolerance="balance", control=control, control_note=note)
+                 tolerance=BALANCE, control=control, control_note=note)
 
 
 register(

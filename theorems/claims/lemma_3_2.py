@@ -7,7 +7,7 @@ import numpy as np
 
 from dynamics import network
 
-from .._claim import Claim, register
+from ..model import Claim, register
 
 RADII = (1.0, 1.5, 2.5)
 PAIRS = 24
@@ -44,6 +44,6 @@ def _sides(point, traj, factor=1.0):
 register(Claim(
     "L3.2", "Lemma 3.2", "static",
     "for R >= 1, W, V in B(R): ||grad R(W) - grad R(V)|| <= beta(R) ||W - V||",
-    sides=_sides, runs="gd", hypotheses=("A3.1",), points=_points,
+    sides=_sides, runs="gd", hypotheses=("A3.1",), points=_points, section="gd",
     control=lambda p, t: _sides(p, t, factor=1e-5), control_note="beta(R) scaled down by 1e5",
 ))

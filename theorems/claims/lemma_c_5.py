@@ -1,6 +1,6 @@
 """Eq. (C.6), in the proof of Lemma C.5: under Assumption 3.5 (beta(R_t) >= R_t^{L-1} G),
 "||W_k(t+1)||_F <= ||W_k(t)||_F + 1" for every layer k."""
-from .._claim import Claim, register
+from ..model import Claim, register
 
 
 def _sides(pair, traj, step=1.0):

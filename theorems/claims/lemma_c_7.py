@@ -11,8 +11,9 @@ while the proof concludes "<u_k, v_{k+1}>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+
 """
 import numpy as np
 
-from .._claim import Claim, register
-from .._q import R0, align2, ks
+from ..model import Claim, register
+from ._quantities import R0, align2, ks
+from ._tolerances import BALANCE
 
 
 def _c10(s, traj, factor=1.0):
@@ -55,21 +56,27 @@ register(
           control=lambda s, t: _c10(s, t, factor=0.25), control_note="2R(W(0)) - 2R(W(t)) scaled by 1/4"),
     Claim("EQC.11", "eq. (C.11)", "snapshot",
           "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr P_k(t)", sides=_c11, relation=">=",
-          runs="gd", tolerance="balance",
-          control=lambda s, t: _c11(s, t, drop_A=True), control_note="||A_{k,k+1}||_2 dropped"),
+          runs="gd", tolerance=BALANCE,
+          control=lambda s, t: _c11(s, t, drop_A=True), control_note="||A_{k,k+1}||_2 dropped", erratum=(
+              "derived from eq. (C.9), whose eta^2 terms have the wrong sign as printed: gradient descent gives "
+              "exactly W_k W_k^T(t) - W_{k+1}^T W_{k+1}(t) = A_{k,k+1} + P_k(t) - Q_{k+1}(t), so the bound that "
+              "follows is sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr Q_{k+1}(t) (EQC.11-corrected); with "
+              "tr P_k(t) it fails when layer k+1's gradients dominate (e.g. d_0 = d_1 = 1, where the bound is tight)")),
     Claim("EQC.11-corrected", "eq. (C.11) with (C.9)'s signs corrected", "snapshot",
           "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr Q_{k+1}(t)",
-          sides=lambda s, t: _c11(s, t, corrected=True), relation=">=", runs="gd", tolerance="balance",
+          sides=lambda s, t: _c11(s, t, corrected=True), relation=">=", runs="gd", tolerance=BALANCE,
           control=lambda s, t: _c11(s, t, drop_A=True, corrected=True), control_note="||A_{k,k+1}||_2 dropped"),
     Claim("LC.7a", "Lemma C.7, bullet 1", "snapshot", "||W_k||_F^2 - ||W_k||_2^2 <= D + 2R(W(0))",
-          sides=_c7a, runs="gd", hypotheses=GD, tolerance="balance",
+          sides=_c7a, runs="gd", hypotheses=GD, tolerance=BALANCE,
           control=lambda s, t: _c7a(s, t, drop=True), control_note="D + 2R(W(0)) replaced by 0"),
     Claim("LC.7b-printed", "Lemma C.7, bullet 2 (as printed)", "snapshot",
           "<v_{k+1}, u_k>^2 >= 1 - D + 3R(W(0)) + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2 / ||W_{k+1}||_2^2 (as printed)",
-          sides=_c7b_printed, relation=">=", runs="gd", hypotheses=GD, tolerance="balance",
-          control=lambda s, t: _c7b_printed(s, t, drop=True), control_note="right side replaced by 1"),
+          sides=_c7b_printed, relation=">=", runs="gd", hypotheses=GD, tolerance=BALANCE,
+          control=lambda s, t: _c7b_printed(s, t, drop=True), control_note="right side replaced by 1", erratum=(
+              "the bracket is misplaced as printed: 1 - D + 3R(W(0)) + ||W_{k+1}(0)||^2 + ||W_k(0)||^2/||W_{k+1}||^2 "
+              "exceeds 1 whenever 3R(W(0)) + ||W_{k+1}(0)||^2 > D, already at t = 0; the proof concludes LC.7b-proof")),
     Claim("LC.7b-proof", "Lemma C.7, bullet 2 (as the proof concludes)", "snapshot",
           "<v_{k+1}, u_k>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / sigma_{k+1}^2",
-          sides=_c7b_proof, relation=">=", runs="gd", hypotheses=GD, tolerance="balance",
+          sides=_c7b_proof, relation=">=", runs="gd", hypotheses=GD, tolerance=BALANCE,
           control=lambda s, t: _c7b_proof(s, t, drop=True), control_note="the correction term dropped"),
 )

@@ -9,8 +9,8 @@ import numpy as np
 
 from dynamics.data import NORM_SLACK
 
-from .._claim import Claim, register
-from .._q import POSITIVE, geom
+from ..model import Claim, register
+from ._quantities import POSITIVE, geom
 
 
 def _data(traj, bound=1.0):

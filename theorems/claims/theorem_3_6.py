@@ -5,8 +5,8 @@ import itertools
 
 import numpy as np
 
-from .._claim import Claim, register
-from .._q import R0
+from ..model import Claim, register
+from ._quantities import R0
 
 
 def _sides(s, traj, bound=None):

@@ -11,8 +11,8 @@ import numpy as np
 
 from dynamics import network
 
-from .._claim import Claim, register
-from .._q import R0, geom, grad_w1_norm, perp_W1
+from ..model import Claim, register
+from ._quantities import R0, geom, grad_w1_norm, perp_W1
 
 
 def _c18(pair, traj, eta2=True):
@@ -59,10 +59,12 @@ register(
           control=lambda p, t: _c19(p, t, factor=0.5), control_note="2 (R(t) - R(t+1)) replaced by (R(t) - R(t+1))/2"),
     Claim("T3.7-B3", "proof of Theorem 3.7, bullet 3", "static",
           "||W_1|| >= 1 + sqrt(2R(W(0)))/eps makes eps + 1/||W_1|| + sqrt(2R(W(0)))/||W_1|| <= 2 eps, for every eps > 0",
-          sides=_b3, points=_b3_points, runs="any",
-          control=lambda p, t: _b3(p, t, factor=1.0), control_note="2 eps replaced by eps"),
+          sides=_b3, points=_b3_points, runs="any", section="gd",
+          control=lambda p, t: _b3(p, t, factor=1.0), control_note="2 eps replaced by eps", erratum=(
+              "||W_1|| >= 1 + sqrt(2R(W(0)))/eps gives 1/||W_1|| + sqrt(2R(W(0)))/||W_1|| <= eps only when eps >= 1; "
+              "for eps < 1 the threshold must be (1 + sqrt(2R(W(0))))/eps (T3.7-B3-corrected)")),
     Claim("T3.7-B3-corrected", "proof of Theorem 3.7, bullet 3 (corrected threshold)", "static",
           "||W_1|| >= (1 + sqrt(2R(W(0))))/eps makes eps + 1/||W_1|| + sqrt(2R(W(0)))/||W_1|| <= 2 eps, for every eps > 0",
-          sides=lambda p, t: _b3(p, t, corrected=True), points=_b3_points, runs="any",
+          sides=lambda p, t: _b3(p, t, corrected=True), points=_b3_points, runs="any", section="gd",
           control=lambda p, t: _b3(p, t, corrected=True, factor=1.0), control_note="2 eps replaced by eps"),
 )

@@ -3,7 +3,7 @@
 Tolerances (stated here, used by every identity claim):
   rounding(scale) = 1e3 * eps * scale: both sides are sums of a few dozen products of matrices of
       width <= 3 computed by BLAS, each with error <= (width) * eps * its magnitude; `scale` is the
-      magnitude of the summed terms (as theorems.evaluate's "rounding" tolerance).
+      magnitude of the summed terms (as theorems.model.ROUNDING).
   fd(D_h, D_h2, f, h): a central difference D_h = (f(x + h v) - f(x - h v)) / 2h has error
       c h^2 + O(h^4) + rounding 2 eps |f| / 2h.  From the two step sizes h and h/2 the truncation of
       D_{h/2} is estimated as |D_h - D_{h/2}| / 3 (Richardson); the tolerance is 10 x (that estimate
@@ -14,28 +14,35 @@ Tolerances (stated here, used by every identity claim):
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dynamics import data
 from dynamics.losses import EXP, LOGISTIC
 
-EPS = float(np.finfo(float).eps)
-ROUNDING = 1e3
+from ...model import EPS
+from ...model import rounding as _rounding
+
+if TYPE_CHECKING:
+    from dynamics.losses import Loss
+
 H = 1e-4
 DIMS = ((3, 2, 1), (3, 3, 2, 1), (2, 3, 3, 2, 1))  # (d_0, ..., d_L), L = 2..4
 LOSSES = (EXP, LOGISTIC)
 ETA, STEPS = 0.05, 5                                 # gradient-descent cross-checks
 
 
-def rounding(scale) -> float:
-    return ROUNDING * EPS * float(scale)
+def rounding(scale: float) -> float:
+    return float(_rounding(float(scale)))
 
 
-def fd_tol(d_h, d_h2, fscale, h=H) -> float:
+def fd_tol(d_h: np.ndarray | float, d_h2: np.ndarray | float, fscale: float, h: float = H) -> float:
     return 10.0 * (float(np.max(np.abs(np.asarray(d_h) - np.asarray(d_h2)))) / 3 + 2 * EPS * fscale / (h / 2))
 
 
-def instances(n=6):
+def instances(n: int = 6) -> Iterator[tuple[tuple[np.ndarray, ...], np.ndarray, Loss, str]]:
     """(ws, Z, loss, label): every shape of DIMS with both losses, random weights, separable data."""
     for i, dims in enumerate(DIMS):
         for j, loss in enumerate(LOSSES):
@@ -46,16 +53,16 @@ def instances(n=6):
             yield ws, Z, loss, f"dims={dims}, {loss.name}, seed={seed}"
 
 
-def central(f, h=H):
+def central(f: Callable[[float], object], h: float = H) -> list[np.ndarray | float]:
     """(D_h, D_{h/2}) for a function f(s) of a scalar."""
     return [(np.asarray(f(s)) - np.asarray(f(-s))) / (2 * s) for s in (h, h / 2)]
 
 
-def move(ws, direction, s):
+def move(ws: Sequence[np.ndarray], direction: Sequence[np.ndarray], s: float) -> tuple[np.ndarray, ...]:
     return tuple(w + s * v for w, v in zip(ws, direction))
 
 
-def worst(results):
+def worst(results: Iterable[tuple[float, float, str]]) -> tuple[float, float, str]:
     """results: iterable of (residual, tol, label) -> the one with the largest residual/tol ratio,
     and the largest residual."""
     results = list(results)

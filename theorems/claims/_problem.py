@@ -1,4 +1,5 @@
-"""What the paper derives from the data once (ubar, gamma, S, alpha, Lemma 2.11 thresholds), certified."""
+"""What the paper derives from the data once (ubar, gamma, S, alpha, Lemma 2.11 thresholds), certified
+(the max-margin problem is solved exactly by dynamics.geometry, with a KKT certificate)."""
 from __future__ import annotations
 
 import math
@@ -29,13 +30,22 @@ class Geometry:
         return np.eye(self.d) - np.outer(self.ubar, self.ubar)
 
     def thresholds(self) -> dict:
-        """Lemma 2.11's thresholds on ||Pi_perp w||, both readings where the print is ambiguous."""
-        n, a = self.n, self.alpha
-        inv = (lambda x: x / a) if a > 0 else (lambda x: math.inf)
+        """Lemma 2.11's thresholds on ||Pi_perp w|| by loss, both readings where the print is ambiguous."""
+        t = lemma_2_11_thresholds(self.n, self.alpha)
         return {
-            "exp": {"printed: 1 + ln(n)/alpha": 1 + inv(math.log(n)), "proof: (1 + ln n)/alpha": inv(1 + math.log(n))},
-            "logistic": {"proof: 2n/(e alpha)": inv(2 * n / math.e), "literal: (2n/e) alpha": 2 * n / math.e * a},
+            "exp": {"printed: 1 + ln(n)/alpha": t["exp-printed"], "proof: (1 + ln n)/alpha": t["exp-proof"]},
+            "logistic": {"proof: 2n/(e alpha)": t["log"], "literal: (2n/e) alpha": t["log-literal"]},
         }
+
+
+def lemma_2_11_thresholds(n: int, alpha: float) -> dict[str, float]:
+    """Lemma 2.11's thresholds on ||Pi_perp w||, every reading of the print (inf when alpha = 0):
+    exp loss 1 + ln(n)/alpha as printed and (1 + ln n)/alpha as the proof concludes; logistic loss
+    2n/(e alpha) as the proof concludes and (2n/e) alpha as literally printed."""
+    if not alpha > 0:
+        return {"exp-printed": math.inf, "exp-proof": math.inf, "log": math.inf, "log-literal": 0.0}
+    return {"exp-printed": 1 + math.log(n) / alpha, "exp-proof": (1 + math.log(n)) / alpha,
+            "log": 2 * n / (math.e * alpha), "log-literal": 2 * n / math.e * alpha}
 
 
 @lru_cache(maxsize=256)

@@ -2,44 +2,50 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dynamics import network
 
-from .problem import certify
+from ._problem import certify
+
+if TYPE_CHECKING:
+    from dynamics.trajectory import Snapshot, Trajectory
+
+    from ._problem import Geometry
 
 POSITIVE = 5e-324  # the smallest positive float64: "x >= POSITIVE" is exactly "x > 0"
 
 
-def geom(traj):
+def geom(traj: Trajectory) -> Geometry:
     return certify(traj.Z)
 
 
-def R0(traj) -> float:
+def R0(traj: Trajectory) -> float:
     return traj.initial.risk
 
 
-def align2(s, k) -> float:
+def align2(s: Snapshot, k: int) -> float:
     """<v_{k+1}, u_k>^2 (0-based k: layers k and k+1 of s.ws)."""
     return float(s.triplets[k + 1][2] @ s.triplets[k][1]) ** 2
 
 
-def pairs(traj):
+def pairs(traj: Trajectory) -> list[tuple[Snapshot, Snapshot]]:
     """Consecutive kept snapshots (for monotonicity along a run)."""
     return list(zip(traj.snapshots, traj.snapshots[1:]))
 
 
-def perp_W1(s, traj):
+def perp_W1(s: Snapshot, traj: Trajectory) -> np.ndarray:
     """Pi_perp W_1: the rows of W_1 projected onto ubar-perp."""
     return s.ws[0] @ geom(traj).perp
 
 
-def grad_w1_norm(s) -> float:
+def grad_w1_norm(s: Snapshot) -> float:
     return network.fro(s.layer_grads[0])
 
 
-def ks(traj):
+def ks(traj: Trajectory) -> range:
     """0-based layer pairs k, k+1 for k = 1..L-1 of the paper."""
     return range(traj.L - 1)
 

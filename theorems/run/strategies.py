@@ -11,7 +11,7 @@ seeds = st.integers(0, 2**16)
 
 
 @st.composite
-def data_sources(draw, min_d=1):
+def data_sources(draw: st.DrawFn, min_d: int = 1) -> tuple:
     if draw(st.booleans()):
         d = draw(st.integers(max(min_d, 2), 4))
         return ("a27", d, draw(st.integers(0, 6)), draw(st.sampled_from([0.2, 0.3, 0.5])), draw(seeds))
@@ -23,7 +23,8 @@ architectures = st.lists(st.integers(1, 8), min_size=1, max_size=4).map(tuple)  
 
 
 @st.composite
-def run_specs(draw, method=None, loss=None, a12=True, horizon_scale=1.0):
+def run_specs(draw: st.DrawFn, method: str | None = None, loss: str | None = None, a12: bool | None = True,
+              horizon_scale: float = 1.0) -> RunSpec:
     """A RunSpec.  method: "flow" | "gd" | None (either); a12: True, False or None (either)."""
     method = method or draw(st.sampled_from(["flow", "gd"]))
     spec = RunSpec(

@@ -7,6 +7,7 @@ projection Pi is declared, Pi^T = Pi and Pi Pi = Pi.  Those are the only rules u
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 import sympy as sp
@@ -19,7 +20,7 @@ LS = (2, 3, 4)  # depths for the dimension-free proofs (an identity for general 
 
 
 class MNet:
-    def __init__(self, L):
+    def __init__(self, L: int) -> None:
         self.L = L
         self.d = sp.symbols(f"d0:{L}", integer=True, positive=True) + (sp.S.One,)
         self.Ws = tuple(sp.MatrixSymbol(f"W{k + 1}", self.d[k + 1], self.d[k]) for k in range(L))
@@ -29,21 +30,21 @@ class MNet:
         self.G = tuple(self.formula(k, self.g) for k in range(1, L + 1))
         self.wprod_T = sp.MatMul(*reversed(self.Ws))        # W_L ... W_1 (1 x d_0)
 
-    def formula(self, k, v):
+    def formula(self, k: int, v: sp.MatrixExpr) -> sp.MatrixExpr:
         """W_{k+1}^T ... W_L^T v^T W_1^T ... W_{k-1}^T (EQ-GRAD with grad R(w_prod) = v), k 1-based."""
         Ws = self.Ws
         return sp.MatMul(*[W.T for W in Ws[k:]], v.T, *[W.T for W in Ws[:k - 1]])
 
-    def step(self):
+    def step(self) -> tuple[sp.MatrixExpr, ...]:
         return tuple(W - eta * G for W, G in zip(self.Ws, self.G))
 
 
 @lru_cache(maxsize=None)
-def mnet(L) -> MNet:
+def mnet(L: int) -> MNet:
     return MNet(L)
 
 
-def as_matrix(expr, shape):
+def as_matrix(expr: sp.Basic, shape: tuple) -> sp.MatrixExpr:
     """sympy's derivative of a 1x1 expression by a matrix, as a matrix of that matrix's shape.
     The array form ArrayTensorProduct(a, b) permuted to (p, q, 1, 1) is the outer product a b^T."""
     if isinstance(expr, PermuteDims) and isinstance(expr.expr, ArrayTensorProduct):
@@ -58,18 +59,18 @@ def as_matrix(expr, shape):
     return out
 
 
-def margin_grad(net: MNet, k: int):
+def margin_grad(net: MNet, k: int) -> sp.MatrixExpr:
     """d<w_prod, z>/dW_k by sympy's matrix calculus (k 1-based)."""
     m = net.wprod_T * net.z
     return as_matrix(convert_array_to_matrix(m.diff(net.Ws[k - 1])), net.Ws[k - 1].shape)
 
 
-def mat_zero(expr) -> bool:
+def mat_zero(expr: sp.Basic) -> bool:
     e = sp.expand(expr).doit()
     return e == 0 or isinstance(e, sp.ZeroMatrix) or sp.expand(e) == 0
 
 
-def eta_coeff(expr, power: int):
+def eta_coeff(expr: sp.Expr, power: int) -> sp.Expr:
     """The coefficient of eta^power in a matrix expression polynomial in eta."""
     e = sp.expand(expr)
     terms = e.args if isinstance(e, sp.MatAdd) else (e,)
@@ -109,11 +110,11 @@ def _key(fs, projections=()):
     return sp.Symbol("tr[" + "*".join(min(cands)) + "]")
 
 
-def canon(expr, projections=()):
+def canon(expr: sp.Expr, projections: Iterable[sp.MatrixExpr] = ()) -> sp.Expr:
     """A scalar expression in traces (and 1x1 matrices), in canonical form; equal forms mean equal."""
     projections = tuple(projections)
 
-    def tr(X):
+    def tr(X: sp.MatrixExpr) -> sp.Expr:
         X = sp.expand(X)
         terms = X.args if isinstance(X, sp.MatAdd) else (X,)
         total = sp.S.Zero
@@ -126,14 +127,14 @@ def canon(expr, projections=()):
     return sp.expand(e)
 
 
-def trace(X):
+def trace(X: sp.MatrixExpr) -> sp.Trace:
     return sp.Trace(X)
 
 
-def fro2(X):
+def fro2(X: sp.MatrixExpr) -> sp.Trace:
     return sp.Trace(X.T * X)
 
 
-def inner(A, B):
+def inner(A: sp.MatrixExpr, B: sp.MatrixExpr) -> sp.Trace:
     """<A, B> = tr(A^T B)."""
     return sp.Trace(A.T * B)

@@ -1,4 +1,5 @@
-"""The command line: `aligncheck verify | claims | problem | check` (also `python -m theorems`).
+"""The command line, every command: `aligncheck verify | claims | problem | check | figures | alexnet`
+(also `python -m aligncheck`).
 
 Bad input ends with one line on stderr and exit status 2, never a traceback.
 """
@@ -7,7 +8,9 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -17,13 +20,14 @@ from dynamics.geometry import NotSeparable
 USER_ERRORS = (DataError, NotSeparable, ValueError, OSError)
 
 
-def _fail(msg: str):
+def _fail(msg: str) -> NoReturn:
     click.echo(f"aligncheck: error: {msg}", err=True)
     sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main():
+@click.version_option(package_name="aligncheck", prog_name="aligncheck")
+def main() -> None:
     """Check, claim by claim, Ji & Telgarsky (2019): gradient descent aligns the layers of deep
     linear networks."""
 
@@ -47,16 +51,19 @@ def main():
               help="results table formats (results.csv is always written; parquet needs pyarrow)")
 @click.option("--alexnet", "alexnet_dir", type=click.Path(), default=None, metavar="DIR",
               help="a finished `aligncheck alexnet --out DIR` folder: adds Figure 3 (FIG3a, FIG3b) to the report")
-def verify(profile, out, seed, data_file, claims, device, formats, alexnet_dir):
+def verify(profile: str, out: str | None, seed: int, data_file: str | None, claims: tuple[str, ...], device: str,
+           formats: tuple[str, ...], alexnet_dir: str | None) -> None:
     """Run every claim and write the verification report (report.html, report.md, results, summary.json)."""
     from tqdm import tqdm
 
     from dynamics import backend
+    from theorems import REGISTRY
+    from theorems.experiments.alexnet import load_result
+    from theorems.run.profiles import long_specs, profile_specs
+    from theorems.run.verify import verify as run_verify
 
-    from . import REGISTRY, report
-    from .alexnet import load_result
-    from .asymptotic import specs as long_specs
-    from .verify import profile_specs, verify as run_verify
+    from .reporting import summary as summaries
+    from .reporting.write import default_run_id, write
 
     unknown = [c for c in claims if c not in REGISTRY]
     if unknown:
@@ -79,7 +86,8 @@ def verify(profile, out, seed, data_file, claims, device, formats, alexnet_dir):
     except backend.BackendUnavailable as exc:
         _fail(str(exc))
     try:
-        total = len(profile_specs(profile, seed, data_file)) + len(long_specs(profile, seed, data_file)) + 1
+        selected = [REGISTRY[c] for c in claims] if claims else list(REGISTRY.values())
+        total = len(profile_specs(profile, seed, data_file)) + len(long_specs(selected, profile, seed, data_file)) + 1
     except USER_ERRORS as exc:
         _fail(str(exc))
     with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -88,15 +96,13 @@ def verify(profile, out, seed, data_file, claims, device, formats, alexnet_dir):
                 bar.set_postfix_str(label)
             else:
                 bar.update(1)
-        outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device)
-    out_dir = Path(out) if out else Path("reports") / report.default_run_id(profile, seed)
-    report.write(outcome, out_dir, formats=formats, alexnet=alexnet)
-    summary = report.summarise(outcome)
-    counts = {}
-    for row in summary.values():
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device,
+                             alexnet=alexnet)
+    out_dir = Path(out) if out else Path("reports") / default_run_id(profile, seed)
+    write(outcome, out_dir, formats=formats)
+    summary = summaries.summarise(outcome)
     click.echo(f"report: {out_dir / 'report.html'}  (also report.md)")
-    click.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    click.echo("  " + ", ".join(f"{k}: {v}" for k, v in summaries.status_counts(summary).items()))
     for cid, row in summary.items():
         if row["status"] in ("fail", "error"):
             click.echo(f"  {row['status'].upper()}: {cid}", err=True)
@@ -105,13 +111,13 @@ def verify(profile, out, seed, data_file, claims, device, formats, alexnet_dir):
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable list")
-def claims(as_json):
-    """List the registered claims."""
-    from . import REGISTRY
+def claims(as_json: bool) -> None:
+    """List the registered claims, in catalogue order."""
+    from theorems.model import REGISTRY, ordered
 
     rows = [{"id": c.id, "paper_ref": c.ref, "kind": c.kind, "statement": c.statement, "runs": c.runs,
-             "hypotheses": list(c.hypotheses), "negative_control": c.control_note or None}
-            for c in REGISTRY.values()]
+             "hypotheses": list(c.hypotheses), "negative_control": c.control_note or None,
+             "erratum": c.erratum or None} for c in ordered(REGISTRY.values())]
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
@@ -137,9 +143,9 @@ def _clean(x):
 @main.command()
 @click.option("--data", "data_file", type=click.Path(), required=True)
 @click.option("--json", "as_json", is_flag=True)
-def problem(data_file, as_json):
+def problem(data_file: str, as_json: bool) -> None:
     """The certified quantities of a dataset: margin, max-margin direction, support, alpha, thresholds."""
-    from .problem import certify
+    from theorems.claims._problem import certify
 
     ds = _check_data(data_file)
     g = certify(ds.Z)
@@ -159,18 +165,20 @@ def problem(data_file, as_json):
 @main.command()
 @click.argument("claim_id")
 @click.option("--spec", default=None, help="RunSpec JSON (as printed in a report); default: a standard run")
-def check(claim_id, spec):
+def check(claim_id: str, spec: str | None) -> None:
     """Check one claim on one run (the reproduce command of a report)."""
     from dynamics.runs import RunSpec, simulate
-
-    from . import REGISTRY
-    from .evaluate import applies, evaluate, evaluate_identity
+    from theorems import REGISTRY
+    from theorems.run import plan
 
     if claim_id not in REGISTRY:
         _fail(f"unknown claim id {claim_id!r}; see `aligncheck claims`")
     claim = REGISTRY[claim_id]
-    if claim.kind == "identity":
-        v = evaluate_identity(claim)
+    if not plan.needs_run(claim):
+        if claim.kind == "experiment" and claim.experiment is None:
+            from theorems.experiments.alexnet import HINT
+            _fail(f"{claim_id} is judged on a finished AlexNet run: {HINT}")
+        v = plan.check(claim)
     else:
         try:
             run = RunSpec.from_json(spec) if spec else RunSpec(method="flow" if claim.runs != "gd" else "gd",
@@ -180,24 +188,79 @@ def check(claim_id, spec):
             _fail(f"bad --spec: {exc}")
         except USER_ERRORS as exc:
             _fail(str(exc))
-        if not applies(claim, traj):
+        if not plan.speaks_about(claim, traj):
             _fail(f"{claim_id} speaks about {claim.runs} runs; this spec is a {traj.method} run")
-        v = evaluate(claim, traj, "check", run.to_json())
-    from .errata import ERRATA
-
-    known = f" (known erratum: {ERRATA[claim_id]})" if v.status == "fail" and claim_id in ERRATA else ""
+        v = plan.check(claim, traj, "check", run.to_json())
+    known = f" (known erratum: {claim.erratum})" if v.status == "fail" and claim.erratum else ""
     click.echo(f"{claim_id}: {v.status}{known}  (checked {v.n_checked} points, worst slack {v.worst_slack})")
     if v.message:
         click.echo("  " + v.message.splitlines()[0])
     sys.exit(1 if v.status in ("fail", "error") else 0)
 
 
-def _add_commands():
-    from .alexnet import alexnet_command
-    from .figures import command as figures_command
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default="reports/figures", show_default=True,
+              help="directory for the PNG files")
+def figures(out: str) -> None:
+    """Redraw the paper's Figures 1 and 2 (fig1a.png, fig1b.png, fig2.png) from the project's simulators."""
+    from theorems.experiments.figures import figure_facts, figure_runs
 
-    main.add_command(alexnet_command)
-    main.add_command(figures_command, "figures")
+    from .reporting.plots import draw_figures
+
+    paths = draw_figures(figure_runs(), out)
+    for name, facts in figure_facts().items():
+        click.echo(f"{name}: " + "; ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}"
+                                          for k, v in facts.items()))
+    for p in paths:
+        click.echo(str(p))
 
 
-_add_commands()
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="folder with CIFAR-10's python batches (data_batch_1..5); default: the stand-in "
+                   "(scikit-learn load_digits upsampled to 32x32x3, or generated images)")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--epochs", type=float, default=None, help="[default: 30 on CUDA, 60 on CPU]")
+@click.option("--width-scale", type=float, default=None,
+              help="multiplies channels and the dense width 4096 [default: 1 on CUDA, 0.125 on CPU]")
+@click.option("--max-steps", type=int, default=None, help="stop after this many SGD steps (overrides --epochs)")
+@click.option("--lr", type=float, default=0.05, show_default=True)
+@click.option("--dropout", type=float, default=0.0, show_default=True, help="before the first two dense layers")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="output folder [default: reports/<timestamp>-alexnet]")
+def alexnet(data_dir: str | None, device: str, epochs: float | None, width_scale: float | None, max_steps: int | None,
+            lr: float, dropout: float, seed: int, out: str | None) -> None:
+    """Figure 3: train AlexNet (two initialisations) and plot the dense layers' ||W||_2/||W||_F."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        _fail("`alexnet` needs torch: pip install 'aligncheck[torch]'")
+    from tqdm import tqdm
+
+    from theorems.experiments.alexnet import RULE, run
+
+    from .reporting.markdown import figure3 as figure3_markdown
+    from .reporting.plots import figure3
+
+    out = Path(out) if out else Path("reports") / (time.strftime("%Y%m%d-%H%M%S") + "-alexnet")
+    try:
+        with tqdm(desc="alexnet", unit="step", file=sys.stderr, dynamic_ncols=True) as bar:
+            result = run(data_dir, device, epochs, width_scale, seed=seed, out_dir=out, max_steps=max_steps,
+                         lr=lr, dropout=dropout, progress=bar.update)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    figure3(result).savefig(out / "fig3.png", dpi=120)
+    (out / "fig3.md").write_text(figure3_markdown(result))
+    click.echo(f"figure: {out / 'fig3.png'}")
+    click.echo(f"data: {result['data']}; width x{result['width_scale']}; device {result['device']}")
+    for v, c in zip(result["verdicts"], result["controls"]):
+        click.echo(f"  {v['claim_id']} ({v['init']}): {v['status']}; final ratios "
+                   + ", ".join(f"{r:.3f} (bound {b:.3f}, initial {i:.3f})"
+                               for r, b, i in zip(v["final_ratio"], v["lower_bound"], v["initial_ratio"]))
+                   + f"; risk {v['final_risk']:.3g}; negative control "
+                   + ("caught" if c["status"] == "fail" else "NOT CAUGHT"))
+    click.echo(f"rule: {RULE}")
+    # like verify: a claim that fails (or a control that is not caught) is exit status 1
+    sys.exit(1 if any(v["status"] == "fail" for v in result["verdicts"])
+             or any(c["status"] != "fail" for c in result["controls"]) else 0)

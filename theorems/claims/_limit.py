@@ -1,4 +1,5 @@
-"""Asymptotic claims: limits shown as a trend over a long, finite horizon, with fitted rates.
+"""Limits shown as a trend over a long, finite horizon, with fitted rates (the judging rule of the
+asymptotic claims, shared by their modules).
 
 A limit "g -> 0" is checked on a trajectory through `Limit`: log g at every kept snapshot (log domain,
 so risks of e^-1e11 are fine), a rate variable x -> 0 the proof bounds g by (g <= C x^p), and a
@@ -16,19 +17,16 @@ stated threshold.  Verdict:
 from __future__ import annotations
 
 import math
-import time
-import traceback
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from dynamics.runs import RunSpec
+from ..model import Verdict
 
-from ._claim import Claim, Verdict
-from .assumptions import holds
+if TYPE_CHECKING:
+    from dynamics.trajectory import Trajectory
 
-NORMAL_STOPS = ("horizon", "norm reached", "until")
 TAIL_MIN = 4
 RATE_SLACK = 0.1      # lower-order terms of a bound g <= C x^p (1 + o(1))
 FIT_SE = 3.0          # standard errors of the least-squares slope
@@ -47,7 +45,6 @@ class Limit:
     skip_initial: bool = True         # t = 0 is the initialisation, often outside the regime
 
     def with_(self, **kw) -> "Limit":
-        from dataclasses import replace
         return replace(self, **kw)
 
 
@@ -65,7 +62,7 @@ def fit_slope(lx: np.ndarray, lg: np.ndarray) -> tuple[float, float]:
     return float(coef[0]), se
 
 
-def check_limit(lim: Limit, traj, claim_id: str = "") -> Verdict:
+def check_limit(lim: Limit, traj: Trajectory, claim_id: str = "") -> Verdict:
     """The trend verdict of one limit on one trajectory (see the module docstring)."""
     snaps = [s for s in traj.snapshots if not (lim.skip_initial and s.t == 0)]
     v = Verdict(claim_id, "", "trend")
@@ -78,11 +75,11 @@ def check_limit(lim: Limit, traj, claim_id: str = "") -> Verdict:
         "quantity": lim.what, "threshold": lim.threshold, "final": float(np.exp(lg[-1])) if len(lg) else None,
         "best": float(np.exp(np.min(lg))) if len(lg) else None,
         "reached_at": (float(snaps[hit[0]].t) if hit.size else None), "horizon": float(snaps[-1].t) if snaps else 0.0,
-        "snapshots": len(snaps), "stop": traj.stop, "proven_rate": lim.proven, "rate_note": lim.rate_note,
-        "policy": traj.policy,
+        "snapshots": len(snaps), "stop": traj.stop_reason, "proven_rate": lim.proven, "rate_note": lim.rate_note,
+        "policy": str(traj.policy),
     }
     if len(snaps) < TAIL_MIN:
-        v.status, v.message = "vacuous", f"only {len(snaps)} snapshots: horizon too short for a trend ({traj.stop})"
+        v.status, v.message = "vacuous", f"only {len(snaps)} snapshots: horizon too short for a trend ({traj.stop_reason})"
         return v
     tail = slice(len(snaps) // 2, None)
     q, se = fit_slope(lx[tail], lg[tail])
@@ -96,7 +93,7 @@ def check_limit(lim: Limit, traj, claim_id: str = "") -> Verdict:
         return v
     if not hit.size:  # still improving but short of the threshold: no evidence either way, never a pass
         v.status = "vacuous"
-        why = f"run stalled ({traj.stop})" if traj.stop not in NORMAL_STOPS else "horizon too short"
+        why = "horizon too short" if traj.stop.normal else f"run stalled ({traj.stop_reason})"
         v.message = f"{why}: {lim.what} still improving but did not reach {lim.threshold:g} (best {d['best']:.3g})"
         return v
     if lim.proven is not None and np.isfinite(q) and q < (1 - RATE_SLACK) * lim.proven - FIT_SE * (se if np.isfinite(se) else 0):
@@ -108,60 +105,3 @@ def check_limit(lim: Limit, traj, claim_id: str = "") -> Verdict:
     return v
 
 
-def evaluate_trend(claim: Claim, traj, run_id: str = "", spec: str = "") -> Verdict:
-    """Check an asymptotic claim on one trajectory: hypotheses (unmet -> vacuous), then claim.trend."""
-    start = time.perf_counter()
-    v = Verdict(claim.id, run_id, "vacuous", spec=spec)
-    try:
-        if claim.runs not in ("any", traj.method):
-            v.message = f"claim speaks about {claim.runs} runs, not {traj.method}"
-            return v
-        unmet = [(h, why) for h in claim.hypotheses for ok, why in [holds(h, traj)] if not ok]
-        if unmet:
-            v.message = "; ".join(f"{h} not met: {why[:200]}" for h, why in unmet)
-            return v
-        out = claim.trend(traj)
-        out.claim_id, out.run_id, out.spec = claim.id, run_id, spec
-        v = out
-    except Exception as exc:
-        v.status, v.message = "error", f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
-    finally:
-        v.seconds = time.perf_counter() - start
-    return v
-
-
-def evaluate_control(claim: Claim, traj, run_id: str = "", spec: str = "") -> Verdict:
-    """The negative control of an asymptotic claim: its `control` in place of `trend` (must fail)."""
-    from dataclasses import replace
-    wrong = replace(claim, id=claim.id + "~control", trend=claim.control, control=None)
-    return evaluate_trend(wrong, traj, run_id, spec)
-
-
-# --- the long runs each profile needs -----------------------------------------------------------
-
-def specs(profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]:
-    """Long runs for the asymptotic claims.  quick/ci: ~10-25 s in total on 2 cores (L = 2, 3 flow by
-    LSODA at geometric speed, one A3.5 run, Lemma 3.4's constant step, one relative-step run);
-    thorough: deeper, wider, longer."""
-    src = ("file", data) if data else ("a27", 3, 4, 0.3, 1 + seed)
-    rnd = ("file", data) if data else ("random", 16, 4, 0.1, 7 + seed)
-    base = RunSpec(data=src, hidden=(3,), seed=seed, scale=0.5, checkpoints=20)
-    out = [
-        base.with_(method="flow", param="geometric", max_norm=300.0),
-        base.with_(method="flow", param="geometric", max_norm=300.0, loss="exp", data=rnd, hidden=(4,)),
-        base.with_(method="flow", param="geometric", max_norm=100.0, hidden=(3, 3)),
-        base.with_(method="gd", policy="a35", horizon=15000),
-        base.with_(method="gd", policy="constant", radius=2.0, horizon=3000),
-        base.with_(method="gd", policy="relative", eta=1e-3, max_norm=300.0, horizon=10**6, hidden=(3, 3)),
-        base.with_(method="gd", policy="constant", eta=0.5, horizon=5000),           # SEC4-CONST
-    ]
-    if profile == "thorough":
-        out += [
-            base.with_(method="flow", param="geometric", max_norm=1e3, checkpoints=40),
-            base.with_(method="flow", param="geometric", max_norm=300.0, hidden=(3, 3), loss="exp"),
-            base.with_(method="gd", policy="a35", horizon=200000, checkpoints=40),
-            base.with_(method="gd", policy="a35", horizon=50000, hidden=(3, 3), data=rnd),
-            base.with_(method="gd", policy="constant", eta=0.5, horizon=100000, loss="exp"),
-            base.with_(method="gd", policy="relative", eta=3e-4, max_norm=1e3, horizon=10**7, hidden=(8, 8, 8), data=rnd),
-        ]
-    return out

@@ -8,19 +8,20 @@ package data has to ship.
 """
 from __future__ import annotations
 
-import base64
 import json
-import math
-import re
+from collections import Counter
 from pathlib import Path
 
 import jinja2
 
-from . import REGISTRY
-from .errata import ERRATA
+from theorems.model import REGISTRY, Outcome
+
+from . import plots
+from .markdown import fmt_list
+from .summary import STATUS_MEANINGS, backend_note, fmt, method_notes, reproduce_command, status_counts
 
 COLOURS = {"pass": "#1e7b34", "fail": "#c0262d", "erratum": "#d9822b", "vacuous": "#7a7a7a", "trend": "#2d6cb5",
-           "error": "#7d1020", "not implemented": "#b8b8b8", "not checked": "#d8d8d8"}
+           "error": "#7d1020", "not checked": "#d8d8d8"}
 METHODS = {
     "identity": "symbolic proof (sympy) with a numeric cross-check",
     "snapshot": "both sides at every kept snapshot of every run",
@@ -59,33 +60,11 @@ PAPER_CAPTIONS = {
 }
 
 
-CLAIMS_MD = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"  # ../shared beside the checkout
-
-
-def catalogue_statements(path: Path = CLAIMS_MD) -> dict:
-    """{ID: statement} from the catalogue's table rows `| `ID` | statement | kind |`, so that claims
-    without a check still show what they state; {} when the catalogue is not beside the checkout."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return {}
-    rows = re.findall(r"^\| `([^`]+)` \| (.*) \| (\w+) \|\s*$", text, re.M)
-    return {cid: statement.strip() for cid, statement, _ in rows}
-
-
-def fmt(x, digits: int = 3) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float):
-        return str(x) if not math.isfinite(x) else f"{x:.{digits}g}"
-    return str(x)
-
-
 def text_colour(status: str) -> str:
-    return "#222" if status in ("not implemented", "not checked") else "#fff"
+    return "#222" if status == "not checked" else "#fff"
 
 
-def details_rows(details) -> list[tuple[str, str]]:
+def details_rows(details: dict) -> list[tuple[str, str]]:
     """Any Verdict.details (asymptotic claims: thresholds, fitted rates) as key/value strings."""
     rows = []
     for k, v in (details or {}).items():
@@ -123,10 +102,7 @@ statement, checked on simulated gradient-flow and gradient-descent runs, or prov
 <p class="muted">profile <code>{{ p.profile }}</code>, seed {{ p.seed }}, data: {{ p.data or "generated" }}; {{ n_specs }} runs; {{ "%.1f"|format(p.seconds or 0) }} s;
 commit <code>{{ p.git_commit or "unknown" }}</code>; started {{ p.started }}; Python {{ p.python }} on {{ p.platform }};
 {{ versions }}.<br>{{ backend }}.</p>
-<p>Statuses: <b>pass</b> held at every checked point of every run; <b>fail</b> violated beyond its tolerance; <b>erratum</b> false
-as printed (the corrected claim is checked separately); <b>vacuous</b> hypotheses never met (never counted as a pass);
-<b>trend</b> a limit, finite-time evidence only; <b>error</b> the check itself broke; <b>not implemented</b> catalogued, no check yet;
-<b>not checked</b> left out of this run (<code>--claim</code>, or Figure 3 without <code>--alexnet</code>).
+<p>Statuses: {% for s, meaning in statuses.items() %}<b>{{ s }}</b> {{ meaning }}{{ "; " if not loop.last else "." }}{% endfor %}
 Worst slack: the smallest (rhs &minus; lhs) over all checked points (mirrored for &ge;; &minus;|lhs &minus; rhs| for identities);
 negative means violated.</p>
 <p><a href="#summary">Summary</a> &middot; <a href="#figures">Figures 1 and 2</a> &middot;{% if fig3 %} <a href="#figure3">Figure 3</a> &middot;{% endif %} <a href="#claims">Claims</a> &middot; <a href="#method">How the checks were made</a> &middot; <a href="#runs">Runs</a></p>
@@ -157,7 +133,7 @@ Data: {{ fig3.data }}; width scale {{ fig3.width_scale }}; device {{ fig3.device
 <h3><code>{{ c.id }}</code> <span class="st" style="background:{{ colours[c.status] }};color:{{ tcol(c.status) }}">{{ c.status }}</span> <span class="muted">{{ c.ref }} &middot; {{ c.kind }}</span></h3>
 <p class="statement">{{ c.statement }}</p>
 {% if c.erratum %}<p><b>Known erratum:</b> {{ c.erratum }}</p>{% endif %}
-{% if c.status == "not implemented" %}<p class="muted">No check implemented yet.</p>{% elif c.hint %}<p class="muted">Not checked in this run: {{ c.hint }}.</p>{% else %}
+{% if c.hint %}<p class="muted">Not checked in this run: {{ c.hint }}.</p>{% else %}
 {% if c.figure %}<p>Figure: <a href="#{{ c.figure }}">{{ c.figure }}</a>.</p>{% endif %}
 <p>{{ c.method }}. Runs by status: {{ c.by_status }}; {{ c.n_checked }} points checked; worst slack <b>{{ c.slack }}</b>
 {% if c.worst %}(lhs {{ c.worst.lhs }}, rhs {{ c.worst.rhs }}, tolerance {{ c.worst.tol }}, at {{ c.worst.where }} of <code>{{ c.worst.run }}</code>){% endif %}.
@@ -215,37 +191,27 @@ def anchor(cid: str) -> str:
 
 # ---------------------------------------------------------------- one report
 
-def _representative(cid, outcome):
-    """The verdict to plot: the shrunk counterexample if any, else the run with the smallest slack."""
-    cx = outcome.counterexamples.get(cid)
-    if cx is not None and cx.spec:
-        return cx
-    vs = [v for v in outcome.verdicts if v.claim_id == cid and v.spec and v.worst_slack is not None
-          and v.status in ("pass", "fail")]
-    return min(vs, key=lambda v: v.worst_slack) if vs else None
+def slack_plot(cid: str, outcome: Outcome) -> tuple[str | None, str]:
+    """(base64 PNG, caption) of the claim's sides along the run verify recorded for it (None when nothing
+    can be plotted)."""
+    rec = outcome.series.get(cid)
+    if rec is None:
+        return None, ""
+    fig = plots.slack_figure(cid, rec["relation"], rec["series"], f"run {rec['run']}")
+    if fig is None:
+        return None, ""
+    return plots.png_base64(fig, dpi=80), (
+        f"Both sides along {rec['which']} ({rec['run']}), at each point the binding element (layer / index of "
+        "smallest slack); below, the slack (red: violated beyond its tolerance).")
 
 
-def slack_plot(claim, verdict) -> str | None:
-    """Base64 PNG of the claim's sides along the verdict's run (None when nothing can be plotted)."""
-    from dynamics.runs import RunSpec, simulate
-
-    from . import figures
-
-    try:
-        traj = simulate(RunSpec.from_json(verdict.spec))
-        fig = figures.slack_figure(claim, traj, f"run {verdict.run_id}")
-        return None if fig is None else figures.png_base64(fig, dpi=80)
-    except Exception:  # a plot is evidence, not the verdict: never let it break the report
-        return None
-
-
-def claim_section(cid, row, outcome, reproduce, plots: bool, catalogue=None) -> dict:
-    claim = REGISTRY.get(cid)
+def claim_section(cid: str, row: dict, outcome: Outcome, with_plots: bool) -> dict:
+    claim = REGISTRY[cid]
     vs = [v for v in outcome.verdicts if v.claim_id == cid]
-    statement = row.get("statement") or (claim.statement if claim else "") or (catalogue or {}).get(cid, "")
+    statement = claim.statement
     sec = {"id": cid, "anchor": anchor(cid), "status": row["status"], "ref": row.get("ref", ""),
            "kind": row["kind"], "statement": statement,
-           "erratum": ERRATA.get(cid), "figure": FIGURE_OF.get(cid) if vs else None, "hint": row.get("hint", ""),
+           "erratum": claim.erratum or None, "figure": FIGURE_OF.get(cid) if vs else None, "hint": row.get("hint", ""),
            "method": METHODS.get(row["kind"], row["kind"]),
            "by_status": ", ".join(f"{k} {n}" for k, n in row.get("runs_by_status", {}).items()) or "none",
            "n_checked": row["n_checked"], "slack": fmt(row["worst_slack"]), "worst": None, "control": "",
@@ -257,7 +223,7 @@ def claim_section(cid, row, outcome, reproduce, plots: bool, catalogue=None) -> 
     if ctrl:
         sec["control"] = "caught (reported failing)" if ctrl["caught"] else "NOT CAUGHT"
         sec["control_note"] = ctrl["note"]
-    if claim is None:  # a redrawn experiment: its verdict says what was required, details what was seen
+    if claim.kind == "experiment" and claim.trend is None:  # a redrawn experiment: its verdict says what was required
         sec["messages"] = [v.message for v in vs]
         sec["method"] = "the paper's experiment redrawn (see the figure); checked that the run moves as the caption says"
         sec["details"] = [{"run": v.run_id, "rows": details_rows(v.details)} for v in vs if v.details]
@@ -278,17 +244,12 @@ def claim_section(cid, row, outcome, reproduce, plots: bool, catalogue=None) -> 
     first_fail = next((v for v in vs if v.status == "fail"), None)
     if cx is not None:
         sec["counterexample"] = cx.message
-        sec["reproduce"] = reproduce(cid, cx.spec)
+        sec["reproduce"] = reproduce_command(cid, cx.spec)
     elif first_fail is not None:
-        sec["reproduce"] = reproduce(cid, first_fail.spec)
+        sec["reproduce"] = reproduce_command(cid, first_fail.spec)
     sec["details"] = [{"run": v.run_id, "rows": details_rows(v.details)} for v in vs if v.details][:8]
-    if plots and claim.sides is not None:
-        rep = _representative(cid, outcome)
-        if rep is not None:
-            sec["plot"] = slack_plot(claim, rep)
-            which = "the shrunk counterexample" if rep is cx else "the run with the smallest slack"
-            sec["plot_caption"] = (f"Both sides along {which} ({rep.run_id}), at each point the binding element "
-                                   f"(layer / index of smallest slack); below, the slack (red: violated).")
+    if with_plots:
+        sec["plot"], sec["plot_caption"] = slack_plot(cid, outcome)
     return sec
 
 
@@ -297,12 +258,12 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[:n] + " ..."
 
 
-def summary_row(cid, row, sec) -> dict:
+def summary_row(cid: str, row: dict, sec: dict) -> dict:
     ctrl = row.get("control")
-    method = METHODS.get(row["kind"], row["kind"]) if row["status"] != "not implemented" else "not implemented"
+    method = METHODS.get(row["kind"], row["kind"])
     if row.get("hint"):  # an experiment that needs an input this run did not get
         method = row["hint"]
-    elif cid in FIGURE_OF and row["status"] != "not implemented":
+    elif cid in FIGURE_OF:
         method = ("AlexNet trained by aligncheck alexnet (Figure 3 section); checked that training raised "
                   "every dense layer's ratio" if FIGURE_OF[cid] == "fig3" else
                   "experiment redrawn (Figures section); the run moves as the caption says")
@@ -312,50 +273,42 @@ def summary_row(cid, row, sec) -> dict:
             "control": "" if not ctrl else ("caught" if ctrl["caught"] else "NOT CAUGHT")}
 
 
-def figure_blocks() -> list[dict]:
-    from . import figures
-
-    facts = figures.figure_facts()
+def figure_blocks(outcome: Outcome) -> list[dict]:
+    """Figures 1 and 2, drawn from the runs verify kept, with the numbers their verdicts recorded."""
+    facts = {v.claim_id: v.details for v in outcome.verdicts if v.claim_id in ("FIG1a", "FIG1b", "FIG2")}
     by_fig = {"fig1a": "FIG1a", "fig1b": "FIG1b", "fig2": "FIG2"}
-    return [{"name": name, "png": figures.png_base64(make(), dpi=100), "caption": CAPTIONS[name],
-             "paper": PAPER_CAPTIONS[name],
-             "facts": [(k, fmt(v, 4)) for k, v in facts[by_fig[name]].items()]}
-            for name, make in figures.FIGURES.items()]
+    return [{"name": name, "png": plots.png_base64(draw(outcome.figures[key]), dpi=100), "caption": CAPTIONS[name],
+             "paper": PAPER_CAPTIONS[name], "facts": [(k, fmt(v, 4)) for k, v in facts.get(by_fig[name], {}).items()]}
+            for name, (key, draw) in plots.FIGURES.items() if key in outcome.figures]
 
 
 def fig3_block(result: dict) -> dict:
-    """Figure 3 from a finished `aligncheck alexnet` folder (theorems.alexnet.load_result): its PNG is
+    """Figure 3 from a finished `aligncheck alexnet` result (theorems.experiments.alexnet.load_result),
     embedded like the other figures, so the page stays self-contained."""
-    from .alexnet import RULE, fmt_list
+    from theorems.experiments.alexnet import RULE
 
     facts = []
     for v in result["verdicts"]:
         facts += [(f"{v['claim_id']} ({v['init']}): status", v["status"]),
                   (f"{v['claim_id']}: final ratio / lower bound (dense 1, 2, 3)", fmt_list(v["ratio_over_bound"])),
                   (f"{v['claim_id']}: final ratio / initial ratio (dense 1, 2, 3)", fmt_list(v["final_over_initial"]))]
-    png = base64.b64encode(Path(result["figure"]).read_bytes()).decode("ascii")
-    return {"name": "fig3", "png": png, "caption": CAPTIONS["fig3"], "paper": PAPER_CAPTIONS["fig3"], "facts": facts,
-            "dir": result["dir"], "data": result["data"], "width_scale": result["width_scale"],
-            "device": result["device"], "rule": RULE}
+    return {"name": "fig3", "png": plots.png_base64(plots.figure3(result), dpi=100), "caption": CAPTIONS["fig3"],
+            "paper": PAPER_CAPTIONS["fig3"], "facts": facts, "dir": result["dir"], "data": result["data"],
+            "width_scale": result["width_scale"], "device": result["device"], "rule": RULE}
 
 
-def render_report(outcome, summary, reproduce, method_notes, plots: bool = True, with_figures: bool = True,
-                  alexnet: dict | None = None) -> str:
-    """The whole report.html as a string (alexnet: a finished `aligncheck alexnet` result for Figure 3)."""
-    from .report import backend_note
-
+def render_report(outcome: Outcome, summary: dict, with_plots: bool = True, with_figures: bool = True) -> str:
+    """The whole report.html as a string."""
     p = outcome.provenance
-    counts = {}
-    for row in summary.values():
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-    catalogue = catalogue_statements()
-    sections = [claim_section(cid, row, outcome, reproduce, plots, catalogue) for cid, row in summary.items()]
+    sections = [claim_section(cid, row, outcome, with_plots) for cid, row in summary.items()]
     rows = [summary_row(cid, row, sec) for (cid, row), sec in zip(summary.items(), sections)]
-    return render(TEMPLATE, p=_Prov(p), counts=sorted(counts.items()), n_specs=len(outcome.specs),
+    fig3 = outcome.figures.get("fig3")
+    return render(TEMPLATE, p=_Prov(p), counts=list(status_counts(summary).items()), n_specs=len(outcome.specs),
                   versions=", ".join(f"{k} {v}" for k, v in p.get("versions", {}).items() if v),
-                  backend=backend_note(p).replace("**", ""), rows=rows, claims=sections, figures=figure_blocks() if with_figures else [],
-                  fig3=fig3_block(alexnet) if alexnet is not None else None,
-                  method=method_notes, specs=[(f"run{i:03d}", s.to_json()) for i, s in enumerate(outcome.specs)])
+                  backend=backend_note(p).replace("**", ""), rows=rows, claims=sections,
+                  figures=figure_blocks(outcome) if with_figures else [],
+                  fig3=fig3_block(fig3) if fig3 is not None else None, statuses=STATUS_MEANINGS,
+                  method=method_notes(), specs=[(f"run{i:03d}", s.to_json()) for i, s in enumerate(outcome.specs)])
 
 
 class _Prov(dict):
@@ -388,7 +341,7 @@ def changes(prev: dict, cur: dict) -> list[str]:
     return out
 
 
-def render_index(root) -> str:
+def render_index(root: str | Path) -> str:
     root = Path(root)
     runs = _load_runs(root)
     ids = []
@@ -397,9 +350,7 @@ def render_index(root) -> str:
     table, prev = [], {}
     for r in runs:
         claims, p = r["summary"].get("claims", {}), r["summary"].get("provenance", {})
-        counts = {}
-        for row in claims.values():
-            counts[row.get("status")] = counts.get(row.get("status"), 0) + 1
+        counts = Counter(str(row.get("status")) for row in claims.values())   # older reports: other statuses too
         ch = changes(prev, claims) if prev else []
         report = "report.html" if (r["dir"] / "report.html").is_file() else "report.md"
         table.append({"name": r["dir"].name, "href": f"{r['dir'].name}/{report}", "profile": p.get("profile", ""),
@@ -419,7 +370,7 @@ def render_index(root) -> str:
     return render(INDEX_TEMPLATE, runs=table, matrix=matrix)
 
 
-def write_index(root) -> Path:
+def write_index(root: str | Path) -> Path:
     """reports/index.html: every run under `root` (directories with summary.json), oldest first."""
     root = Path(root)
     path = root / "index.html"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._claim import Proof
+from ...model import Proof
 from . import matrix, shapes
 
 MAX_MSG = 400
@@ -17,9 +17,9 @@ def _short(expr) -> str:
 
 
 def prove(*, shape_diff=None, matrix_diff=None, numeric=None, latex: str = "", shape_list=None,
-          Ls=matrix.LS, extra=None) -> Proof:
+          Ls=matrix.LS) -> Proof:
     """shape_diff(Net) / matrix_diff(MNet): the difference lhs - rhs, which must vanish.
-    numeric() -> (residual, tol, where).  extra() -> (ok, text): a further symbolic fact (limits...)."""
+    numeric() -> (residual, tol, where)."""
     shape_list = shapes.SHAPES if shape_list is None else shape_list
     bad, proved, parts = [], [], []
     if shape_diff is not None:
@@ -40,11 +40,6 @@ def prove(*, shape_diff=None, matrix_diff=None, numeric=None, latex: str = "", s
                 bad.append(f"dimension-free, L={L}: lhs - rhs = {_short(sp.expand(diff))} != 0")
         dim_free = not any(b.startswith("dimension-free") for b in bad)
         parts.append(f"sympy dimension-free (MatrixSymbol, widths symbolic) for L in {list(Ls)}")
-    if extra is not None:
-        ok_extra, text = extra()
-        parts.append(text)
-        if not ok_extra:
-            bad.append(text)
     residual = None
     if numeric is not None:
         residual, tol, where = numeric()

@@ -1,0 +1,60 @@
+"""The tolerances claims declare beyond rounding, each derived from the run and described for the report.
+
+  balance   rounding + sum_k (d_k + 1) ||E_k||_2, where E_k is how far the numerical path is from the
+            identity the proof rests on: eq. (2.4) for flow (E_k = A_k(t) - A_k(0)), and for gradient
+            descent the exact discrete identity A_k(t) = A_k(0) + P_k(t) - Q_{k+1}(t) (eq. (C.9) with
+            the signs of its eta^2 terms corrected: E_k = A_k(t) - A_k(0) - P_k(t) + Q_{k+1}(t)).
+  path      rounding + ||grad R|| * e, with e = (solver steps) * (atol + rtol * ||W||) a bound on the
+            global error of the flow solution between two snapshots.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dynamics import network
+
+from ..model import Tolerance
+
+if TYPE_CHECKING:
+    from dynamics.trajectory import Snapshot, Trajectory
+
+
+def identity_defect(s: Snapshot, traj: Trajectory) -> float:
+    """sum_k (d_k + 1) ||E_k||_2 (see the module docstring)."""
+    A0 = network.balance(traj.ws0)
+    At = network.balance(s.ws)
+    total = 0.0
+    for k, (a0, at) in enumerate(zip(A0, At)):
+        E = at - a0
+        if traj.method == "gd":
+            E = E - s.sums.P[k] + s.sums.Q[k + 1]
+        total += (a0.shape[0] + 1) * network.spectral(E)
+    return total
+
+
+def path_error(s: Snapshot, traj: Trajectory) -> float:
+    if traj.method != "flow":
+        return 0.0
+    steps = traj.info.get("nfev", 0) / 12  # DOP853: 12 evaluations per step
+    return float(np.sqrt(s.grad_norm2)) * steps * (traj.info["atol"] + traj.info["rtol"] * np.sqrt(np.sum(s.fro**2)))
+
+
+def _anchor(point):
+    """The snapshot a point is attached to (a step pair's first snapshot)."""
+    return point[0] if isinstance(point, tuple) else point
+
+
+BALANCE = Tolerance("balance", (
+    "rounding + sum_k (d_k + 1) ||E_k||_2, where E_k is how far the numerical path is from the identity the "
+    "proof rests on: eq. (2.4) for flow (E_k = A_k(t) - A_k(0)), and for gradient descent the exact discrete "
+    "identity A_k(t) = A_k(0) + P_k(t) - Q_{k+1}(t) (eq. (C.9) with the signs of its eta^2 terms corrected: "
+    "E_k = A_k(t) - A_k(0) - P_k(t) + Q_{k+1}(t)).  Summing (B.2)/(B.3) over layers propagates each E_k at "
+    "most (d_k + 1) times (trace and spectral norm)."),
+    lambda point, traj: identity_defect(_anchor(point), traj))
+
+PATH = Tolerance("path", (
+    "rounding + ||grad R|| * e, with e = (solver steps) * (atol + rtol * ||W||) a bound on the global error "
+    "of the flow solution between two snapshots."),
+    lambda point, traj: path_error(_anchor(point), traj))

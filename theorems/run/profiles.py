@@ -1,0 +1,69 @@
+"""Profiles: how many runs of which families, how long, how hard to hunt counterexamples.  Every run is a
+RunSpec drawn from the command's seed, so every verdict names a run that reproduces it."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from dynamics import losses, network
+from dynamics.runs import RunSpec, dataset, initial_weights
+
+from ..model import Claim
+
+PROFILES = {
+    # runs per family (flow / gd-a35 / gd-constant), horizon scale, shrink budget (examples)
+    "quick": dict(runs=3, horizon=1.0, shrink=60),
+    "ci": dict(runs=8, horizon=1.0, shrink=150),
+    "thorough": dict(runs=30, horizon=4.0, shrink=500),
+}
+
+
+def profile_specs(profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]:
+    """The runs of a profile: families chosen so that every claim kind is exercised, with widths,
+    depths, losses, data and initialisations drawn from a seeded generator."""
+    cfg = PROFILES[profile]
+    rng = np.random.default_rng(seed)
+    specs = []
+    for i in range(cfg["runs"]):
+        hidden = tuple(int(w) for w in rng.integers(1, 9, size=rng.integers(1, 5)))
+        if data is not None:
+            source = ("file", data)
+        elif i % 2:
+            source = ("a27", int(rng.integers(2, 5)), int(rng.integers(0, 8)), 0.3, int(rng.integers(1 << 16)))
+        else:
+            source = ("random", int(rng.integers(4, 25)), int(rng.integers(2, 6)), 0.1, int(rng.integers(1 << 16)))
+        base = RunSpec(data=source, hidden=hidden, seed=int(rng.integers(1 << 16)),
+                       init=["gaussian", "gaussian", "balanced", "zero_first"][i % 4],
+                       scale=float(rng.choice([0.3, 0.7, 1.2])), checkpoints=24)
+        H = cfg["horizon"]
+        specs += [
+            base.with_(loss=["logistic", "exp"][i % 2], method="flow", horizon=100.0 * H),
+            base.with_(loss="logistic", method="gd", policy="a35", horizon=int(1500 * H)),
+            base.with_(loss="logistic", method="gd", policy="constant", radius=float(rng.choice([1.5, 2.5])),
+                       horizon=int(1500 * H)),
+            base.with_(loss=["exp", "logistic"][i % 2], method="gd", policy="constant",
+                       eta=float(rng.choice([0.05, 0.2])), horizon=int(500 * H)),
+        ]
+    specs.append(violating_a12(specs[0]))
+    return specs
+
+
+def violating_a12(spec: RunSpec) -> RunSpec:
+    """A run whose initialisation, left as drawn, breaks Assumption 1.2 (R(W(0)) > l(0)): it exercises
+    the vacuous path.  Seeds are tried in order; no simulation is needed to decide."""
+    ds, loss = dataset(spec.data), losses.get(spec.loss)
+    for s in range(spec.seed, spec.seed + 200):
+        cand = spec.with_(a12=False, init="gaussian", scale=1.2, seed=s)
+        if network.risk(initial_weights(cand, ds), ds.Z, loss) > loss.at_zero:
+            return cand
+    return cand
+
+
+def long_specs(claims: Iterable[Claim], profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]:
+    """The long runs the given claims are judged on (each declares its own), each once, in first-named order."""
+    out = []
+    for claim in claims:
+        if claim.long_runs is not None:
+            out += [s for s in claim.long_runs(profile, seed, data) if s not in out]
+    return out
