@@ -4,11 +4,13 @@ asymptotic claims, shared by their modules).
 A limit "g -> 0" is checked on a trajectory through `Limit`: log g at every kept snapshot (log domain,
 so risks of e^-1e11 are fine), a rate variable x -> 0 the proof bounds g by (g <= C x^p), and a
 stated threshold.  Verdict:
-  trend    g reached the threshold within the horizon, its last value is below its value at the start
-           of the tail (the last half of the snapshots), and the fitted exponent q of log g against log x
+  trend    g reached the threshold within the horizon and is still below it at the end, its last value is
+           below its value at the start of the tail (the last half of the snapshots), and the fitted
+           exponent q of log g against log x
            over the tail is not clearly below the proven p (q >= 0.9 p - 3 se: 10% for the lower-order
            terms of the bound, 3 standard errors for the fit);
-  fail     g got worse over the tail, or g decays clearly slower than the proof allows;
+  fail     g got worse over the tail, g reached the threshold and then left it again, or g decays clearly
+           slower than the proof allows;
   vacuous  g still improving but short of the threshold (horizon too short, or the run stalled): no
            evidence either way, never a pass (a finite horizon cannot refute a limit); or the claim's
            hypotheses are not met.
@@ -95,6 +97,11 @@ def check_limit(lim: Limit, traj: Trajectory, claim_id: str = "") -> Verdict:
         v.status = "vacuous"
         why = "horizon too short" if traj.stop.normal else f"run stalled ({traj.stop_reason})"
         v.message = f"{why}: {lim.what} still improving but did not reach {lim.threshold:g} (best {d['best']:.3g})"
+        return v
+    if lg[-1] > log_thr:  # a quantity tending to 0 does not come back above a threshold it reached
+        v.status = "fail"
+        v.message = (f"{lim.what} reached {lim.threshold:g} at t={d['reached_at']:g} (best {d['best']:.3g}) and left "
+                     f"it again: final {d['final']:.3g}")
         return v
     if lim.proven is not None and np.isfinite(q) and q < (1 - RATE_SLACK) * lim.proven - FIT_SE * (se if np.isfinite(se) else 0):
         v.status = "fail"
