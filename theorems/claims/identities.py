@@ -31,7 +31,7 @@ from ..model import Claim, register
 from ._symbolic import matrix as M
 from ._symbolic import numeric as N
 from ._symbolic import shapes as S
-from ._symbolic.prove import prove
+from ._symbolic.prove import identity_claim
 
 # ---- EQ-GRADW: grad R(w) = (1/n) sum_i l'(<w, z_i>) z_i ------------------------------------------
 
@@ -311,48 +311,36 @@ def _b17_num(with_pi=True):
 
 # ---- registration -------------------------------------------------------------------------------
 
-def _claim(cid, ref, statement, latex, control_note, **kw):
-    """kw: sym, mat, num (callables taking a keyword for the planted variant) and bad (that keyword)."""
-    sym, mat, num, bad, erratum = kw.get("sym"), kw.get("mat"), kw.get("num"), kw.get("bad", {}), kw.get("erratum", "")
-
-    def build(**variant):
-        return prove(shape_diff=sym and partial(sym, **variant), matrix_diff=mat and partial(mat, **variant),
-                     numeric=num and partial(num, **variant), latex=latex, shape_list=kw.get("shape_list"))
-    return Claim(cid, ref, "identity", statement, proof=lru_cache(None)(build), erratum=erratum,
-                 dimension_free=mat is not None and not erratum,
-                 control=lru_cache(None)(partial(build, **bad)), control_note=control_note)
-
-
 _g = sp.Symbol(r"\nabla\mathcal{R}(w_{\mathrm{prod}})")
 
 register(
-    _claim("EQ-GRADW", "Section 2.1", "grad R(w_prod) = (1/n) sum_i l'(<w_prod, z_i>) z_i",
+    identity_claim("EQ-GRADW", "Section 2.1", "grad R(w_prod) = (1/n) sum_i l'(<w_prod, z_i>) z_i",
            r"\nabla\mathcal{R}(w) = \frac{1}{n}\sum_i \ell'(\langle w, z_i\rangle) z_i",
            "the factor 1/n dropped", sym=_gradw_sym, mat=_gradw_mat, num=_gradw_num, bad={"factor": S.N_DATA}),
-    _claim("EQ-GRAD", "Section 2.1", "dR/dW_k = W_{k+1}^T ... W_L^T grad R(w_prod)^T W_1^T ... W_{k-1}^T",
+    identity_claim("EQ-GRAD", "Section 2.1", "dR/dW_k = W_{k+1}^T ... W_L^T grad R(w_prod)^T W_1^T ... W_{k-1}^T",
            sp.latex(sp.Eq(sp.Symbol(r"\partial\langle w_{\mathrm{prod}},z\rangle/\partial W_2"), M.mnet(3).formula(2, M.mnet(3).z))),
            "sign flipped", sym=_grad_sym, mat=_grad_mat, num=_grad_num, bad={"sign": -1}),
-    _claim("EQ2.1", "eq. (2.1)", "under flow dR/dt = -||grad R(W)||^2 = -sum_k ||dR/dW_k||_F^2",
+    identity_claim("EQ2.1", "eq. (2.1)", "under flow dR/dt = -||grad R(W)||^2 = -sum_k ||dR/dW_k||_F^2",
            r"\frac{d\mathcal{R}}{dt} = -\sum_k \left\|\frac{\partial\mathcal{R}}{\partial W_k}\right\|_F^2",
            "factor 2 planted: dR/dt = -2 sum_k ||dR/dW_k||^2", sym=_eq21_sym, num=_eq21_num, bad={"factor": 2}),
-    _claim("EQC.8", "eq. (C.8) (and Section 2.1 under eq. (2.4))", "W_{k+1}^T dR/dW_{k+1} = (dR/dW_k) W_k^T",
+    identity_claim("EQC.8", "eq. (C.8) (and Section 2.1 under eq. (2.4))", "W_{k+1}^T dR/dW_{k+1} = (dR/dW_k) W_k^T",
            sp.latex(sp.Eq(M.mnet(3).Ws[1].T * M.mnet(3).G[1], M.mnet(3).G[0] * M.mnet(3).Ws[0].T)),
            "transpose moved: W_k (dR/dW_k)^T", sym=_c8_sym, mat=_c8_mat, num=_c8_num, bad={"moved": True}),
-    _claim("EQ2.4", "eq. (2.4)", "under flow W_{k+1}^T W_{k+1} - W_k W_k^T is constant in t (derivative is 0)",
+    identity_claim("EQ2.4", "eq. (2.4)", "under flow W_{k+1}^T W_{k+1} - W_k W_k^T is constant in t (derivative is 0)",
            r"\frac{d}{dt}\left(W_{k+1}^\top W_{k+1} - W_k W_k^\top\right) = 0",
            "sign flipped: W_{k+1}^T W_{k+1} + W_k W_k^T constant", sym=_eq24_sym, mat=_eq24_mat, num=_eq24_num,
            bad={"sign": -1}),
-    _claim("EQ2.5", "eq. (2.5)", "under flow ||W_{k+1}||_F^2 - ||W_k||_F^2 is constant in t",
+    identity_claim("EQ2.5", "eq. (2.5)", "under flow ||W_{k+1}||_F^2 - ||W_k||_F^2 is constant in t",
            r"\frac{d}{dt}\left(\|W_{k+1}\|_F^2 - \|W_k\|_F^2\right) = 0",
            "sign flipped: ||W_{k+1}||^2 + ||W_k||^2 constant", sym=_eq25_sym, mat=_eq25_mat, num=_eq25_num,
            bad={"sign": -1}),
-    _claim("EQ-W1NORM", "Section 2.1 (sketch of Lemma 2.3)", "||dR/dW_1||_F = ||W_L ... W_2|| * ||grad R(w_prod)||",
+    identity_claim("EQ-W1NORM", "Section 2.1 (sketch of Lemma 2.3)", "||dR/dW_1||_F = ||W_L ... W_2|| * ||grad R(w_prod)||",
            r"\left\|\frac{\partial\mathcal{R}}{\partial W_1}\right\|_F = \|W_L\cdots W_2\|\,\|\nabla\mathcal{R}(w_{\mathrm{prod}})\|",
            "W_1 included in the product: ||W_L ... W_1||", sym=_w1norm_sym, num=_w1norm_num, bad={"include_w1": True}),
-    _claim("EQB.16", "eq. (B.16)", "under flow d||W_1||_F^2/dt = -2 <w_prod, grad R(w_prod)>",
+    identity_claim("EQB.16", "eq. (B.16)", "under flow d||W_1||_F^2/dt = -2 <w_prod, grad R(w_prod)>",
            r"\frac{d\|W_1\|_F^2}{dt} = -2\langle w_{\mathrm{prod}}, \nabla\mathcal{R}(w_{\mathrm{prod}})\rangle",
            "factor 2 lost: -<w_prod, grad R(w_prod)>", sym=_b16_sym, mat=_b16_mat, num=_b16_num, bad={"factor": 1}),
-    _claim("EQB.16-printed", "eq. (B.16), middle step as printed",
+    identity_claim("EQB.16-printed", "eq. (B.16), middle step as printed",
            "the printed middle step: d||W_1||_F^2/dt = <W_1, dW_1/dt>  [FALSE as printed: the factor 2 is missing; "
            "see EQB.16-printed-corrected]",
            r"\frac{d\|W_1\|_F^2}{dt} = \left\langle W_1, \frac{dW_1}{dt}\right\rangle",
@@ -360,13 +348,13 @@ register(
            num=partial(_b16_num, printed=True, factor=1), bad={"factor": -1}, erratum=(
                "the middle step lacks a factor 2: d||W_1||_F^2/dt = 2 <W_1, dW_1/dt> (EQB.16-printed-corrected); "
                "the end result, eq. (B.16), is right")),
-    _claim("EQB.16-printed-corrected", "eq. (B.16), middle step corrected",
+    identity_claim("EQB.16-printed-corrected", "eq. (B.16), middle step corrected",
            "d||W_1||_F^2/dt = 2 <W_1, dW_1/dt>",
            r"\frac{d\|W_1\|_F^2}{dt} = 2\left\langle W_1, \frac{dW_1}{dt}\right\rangle",
            "the printed factor 1 (the erratum itself)", sym=partial(_b16_printed_sym, factor=2),
            mat=partial(_b16_printed_mat, factor=2), num=partial(_b16_num, printed=True, factor=2),
            bad={"factor": 1}),
-    _claim("EQB.17", "eq. (B.17)",
+    identity_claim("EQB.17", "eq. (B.17)",
            "under flow d||Pi_perp W_1||_F^2/dt = -2 <Pi_perp w_prod, grad R(w_prod)>; "
            "Pi_perp w_prod = (W_L...W_2 Pi_perp W_1)^T",
            r"\frac{d\|\Pi_\perp W_1\|_F^2}{dt} = -2\langle \Pi_\perp w_{\mathrm{prod}}, \nabla\mathcal{R}(w_{\mathrm{prod}})\rangle",

@@ -26,7 +26,7 @@ from ..model import Claim, register
 from ._symbolic import matrix as M
 from ._symbolic import numeric as N
 from ._symbolic import shapes as S
-from ._symbolic.prove import prove
+from ._symbolic.prove import identity_claim
 
 
 def _c9_parts(Ws, Wn, G, e, k, s):
@@ -105,41 +105,33 @@ def _t37_num(s=1):
     return N.worst(out)
 
 
-def _claim(cid, ref, statement, latex, note, sym, mat, num, good, bad, erratum=""):
-    def build(**v):
-        return prove(shape_diff=partial(sym, **v), matrix_diff=partial(mat, **v), numeric=partial(num, **v), latex=latex)
-    return Claim(cid, ref, "identity", statement, proof=lru_cache(None)(partial(build, **good)),
-                 erratum=erratum, dimension_free=not erratum,
-                 control=lru_cache(None)(partial(build, **bad)), control_note=note)
-
-
 _C9 = (r"W_{k+1}^\top W_{k+1}(t) - W_{k+1}^\top W_{k+1}(0) %s Q_{k+1}(t) = W_k W_k^\top(t) - W_k W_k^\top(0) %s P_k(t)")
 _C12 = (r"\|W_k(t)\|_F^2 = \|W_{k+1}(t)\|_F^2 + \|W_k(0)\|_F^2 - \|W_{k+1}(0)\|_F^2 %s \mathrm{tr}P_k(t) %s \mathrm{tr}Q_{k+1}(t)")
 
 register(
-    _claim("EQC.9", "eq. (C.9), as printed",
+    identity_claim("EQC.9", "eq. (C.9), as printed",
            "GD: W_{k+1}^T W_{k+1}(t) - W_{k+1}^T W_{k+1}(0) + Q_{k+1}(t) = W_k W_k^T(t) - W_k W_k^T(0) + P_k(t)  "
            "[FALSE as printed: the eta^2 sums enter with a minus sign; see EQC.9-corrected]",
-           _C9 % ("+", "+"), "the eta^2 sums dropped", _c9_sym, _c9_mat, _c9_num, {"s": 1}, {"s": 0}, erratum=(
+           _C9 % ("+", "+"), "the eta^2 sums dropped", sym=_c9_sym, mat=_c9_mat, num=_c9_num, good={"s": 1}, bad={"s": 0}, erratum=(
                "the eta^2 sums enter with the wrong sign as printed: expanding W(t+1) = W(t) - eta G, the eta terms "
                "cancel by (C.8) and W_{k+1}^T W_{k+1}(t) - W_{k+1}^T W_{k+1}(0) - Q_{k+1}(t) = W_k W_k^T(t) - "
                "W_k W_k^T(0) - P_k(t) (EQC.9-corrected); the printed form is off by 2 (Q_{k+1}(t) - P_k(t))")),
-    _claim("EQC.9-corrected", "eq. (C.9), corrected signs",
+    identity_claim("EQC.9-corrected", "eq. (C.9), corrected signs",
            "GD: W_{k+1}^T W_{k+1}(t) - W_{k+1}^T W_{k+1}(0) - Q_{k+1}(t) = W_k W_k^T(t) - W_k W_k^T(0) - P_k(t)",
-           _C9 % ("-", "-"), "the eta^2 sums dropped", _c9_sym, _c9_mat, _c9_num, {"s": -1}, {"s": 0}),
-    _claim("EQC.12", "eq. (C.12), as printed",
+           _C9 % ("-", "-"), "the eta^2 sums dropped", sym=_c9_sym, mat=_c9_mat, num=_c9_num, good={"s": -1}, bad={"s": 0}),
+    identity_claim("EQC.12", "eq. (C.12), as printed",
            "||W_k(t)||_F^2 = ||W_{k+1}(t)||_F^2 + ||W_k(0)||_F^2 - ||W_{k+1}(0)||_F^2 - tr P_k(t) + tr Q_{k+1}(t)  "
            "[FALSE as printed: the signs of tr P_k, tr Q_{k+1} are swapped; see EQC.12-corrected]",
-           _C12 % ("-", "+"), "the trace terms dropped", _c12_sym, _c12_mat, partial(_c9_num, trace=True),
-           {"s": 1}, {"s": 0}, erratum=(
+           _C12 % ("-", "+"), "the trace terms dropped", sym=_c12_sym, mat=_c12_mat,
+           num=partial(_c9_num, trace=True), good={"s": 1}, bad={"s": 0}, erratum=(
                "the trace of the printed (C.9), wrong the same way: the correct form has + tr P_k(t) - tr Q_{k+1}(t) "
                "(EQC.12-corrected)")),
-    _claim("EQC.12-corrected", "eq. (C.12), corrected signs",
+    identity_claim("EQC.12-corrected", "eq. (C.12), corrected signs",
            "||W_k(t)||_F^2 = ||W_{k+1}(t)||_F^2 + ||W_k(0)||_F^2 - ||W_{k+1}(0)||_F^2 + tr P_k(t) - tr Q_{k+1}(t)",
-           _C12 % ("+", "-"), "the trace terms dropped", _c12_sym, _c12_mat, partial(_c9_num, trace=True),
-           {"s": -1}, {"s": 0}),
-    _claim("EQ-T3.7", "proof of Theorem 3.7",
+           _C12 % ("+", "-"), "the trace terms dropped", sym=_c12_sym, mat=_c12_mat,
+           num=partial(_c9_num, trace=True), good={"s": -1}, bad={"s": 0}),
+    identity_claim("EQ-T3.7", "proof of Theorem 3.7",
            "GD: ||W_1(t+1)||_F^2 = ||W_1||_F^2 - 2 eta <w_prod, grad R(w_prod)> + eta^2 ||dR/dW_1||_F^2",
            r"\|W_1(t+1)\|_F^2 = \|W_1\|_F^2 - 2\eta\langle w_{\mathrm{prod}}, \nabla\mathcal{R}(w_{\mathrm{prod}})\rangle + \eta^2\left\|\frac{\partial\mathcal{R}}{\partial W_1}\right\|_F^2",
-           "the eta^2 term missing", _t37_sym, _t37_mat, _t37_num, {"s": 1}, {"s": 0}),
+           "the eta^2 term missing", sym=_t37_sym, mat=_t37_mat, num=_t37_num, good={"s": 1}, bad={"s": 0}),
 )

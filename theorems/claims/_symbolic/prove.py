@@ -3,9 +3,12 @@ cross-check, combined: ok only when every symbolic difference is exactly 0 and t
 is within its tolerance."""
 from __future__ import annotations
 
+from functools import lru_cache, partial
+from typing import Callable
+
 import sympy as sp
 
-from ...model import Proof
+from ...model import Claim, Proof
 from . import matrix, shapes
 
 MAX_MSG = 400
@@ -48,3 +51,17 @@ def prove(*, shape_diff=None, matrix_diff=None, numeric=None, latex: str = "", s
             bad.append(f"numeric counterexample: residual {residual:.6g} > tol {tol:.3g} at {where}")
     return Proof(ok=not bad, method="; ".join(parts), latex=latex, shapes=tuple(proved),
                  dimension_free=dim_free, numeric_residual=residual, message=" | ".join(bad))
+
+
+def identity_claim(cid: str, ref: str, statement: str, latex: str, control_note: str, *, sym: Callable | None = None,
+                   mat: Callable | None = None, num: Callable | None = None, good: dict | None = None,
+                   bad: dict | None = None, erratum: str = "") -> Claim:
+    """An identity claim proved by `prove`.  sym(Net), mat(MNet) and num() take keywords selecting a variant:
+    `good` are the claim's own, `bad` the planted wrong ones of its negative control.  A claim with a
+    matrix (dimension-free) proof declares it, unless it is an erratum (its proof must fail)."""
+    def build(**variant: object) -> Proof:
+        return prove(shape_diff=sym and partial(sym, **variant), matrix_diff=mat and partial(mat, **variant),
+                     numeric=num and partial(num, **variant), latex=latex)
+    return Claim(cid, ref, "identity", statement, proof=lru_cache(None)(partial(build, **(good or {}))),
+                 control=lru_cache(None)(partial(build, **(bad or {}))), control_note=control_note,
+                 dimension_free=mat is not None and not erratum, erratum=erratum)
