@@ -1,7 +1,6 @@
 """The house's architecture holds: imports run one way between the rooms, nothing imports in a circle,
 and a claim added as one new module is registered, verified, reported and tested with no other edit."""
 import ast
-import importlib
 import sys
 import textwrap
 from pathlib import Path
@@ -102,30 +101,35 @@ register(Claim("TEST-SPECTRAL", "test only", "snapshot", "||W_k||_2 <= ||W_k||_F
 
 
 def test_a_claim_is_one_file(tmp_path):
-    """Drop a module into theorems/claims (here: a temporary one, removed afterwards) and nothing else:
-    the registry, verify, the report and the generated tests all pick it up."""
+    """A new module in the claims package and nothing else: the registry, verify, the report and the
+    generated tests all pick it up.  The module lives in a temporary folder added to the package's path
+    (the source tree is not touched, so tests running beside this one never see it)."""
+    import subprocess
+
+    import theorems.claims
     from aligncheck.reporting.summary import summarise
     from aligncheck.reporting.write import write
     from theorems.model import REGISTRY
     from theorems.run.verify import verify
 
-    path = ROOT / "theorems" / "claims" / "zz_test_temporary_claim.py"
-    path.write_text(textwrap.dedent(NEW_CLAIM))
+    name = "zz_test_temporary_claim"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(NEW_CLAIM))
+    load = (f"import importlib, theorems.claims; theorems.claims.__path__.append({str(tmp_path)!r}); "
+            f"importlib.import_module('theorems.claims.{name}')")
     try:
-        importlib.import_module("theorems.claims.zz_test_temporary_claim")
+        exec(load)
         assert "TEST-SPECTRAL" in REGISTRY
         out = verify("quick", claims=["TEST-SPECTRAL"])
         summary = summarise(out)
         assert summary["TEST-SPECTRAL"]["status"] == "pass" and summary["TEST-SPECTRAL"]["control"]["caught"]
-        write(out, tmp_path, html=False, index=False)
-        assert "| `TEST-SPECTRAL` |" in (tmp_path / "report.md").read_text()
-        # the generated tests see it too: collect test_claims.py in a fresh interpreter
-        import subprocess
-        r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                            str(ROOT / "tests" / "test_claims.py")], capture_output=True, text=True, cwd=ROOT,
-                           timeout=300)
+        write(out, tmp_path / "report", html=False, index=False)
+        assert "| `TEST-SPECTRAL` |" in (tmp_path / "report" / "report.md").read_text()
+        # the generated tests see it too: collect test_claims.py in a fresh interpreter that loads the module
+        code = f"{load}; import pytest, sys; sys.exit(pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider', " \
+               f"{str(ROOT / 'tests' / 'test_claims.py')!r}]))"
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert "test_claim_holds_on_drawn_runs[TEST-SPECTRAL]" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
     finally:
-        path.unlink(missing_ok=True)
+        theorems.claims.__path__.remove(str(tmp_path))
         REGISTRY.pop("TEST-SPECTRAL", None)
-        sys.modules.pop("theorems.claims.zz_test_temporary_claim", None)
+        sys.modules.pop(f"theorems.claims.{name}", None)
