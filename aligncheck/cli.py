@@ -25,7 +25,14 @@ def _fail(msg: str) -> NoReturn:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _statuses_help() -> str:
+    from theorems.model import STATUS_MEANINGS
+
+    return "\b\nStatuses (one meaning each):\n" + "\n".join(f"  {s:<13} {m}" for s, m in STATUS_MEANINGS.items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+             epilog=_statuses_help())
 @click.version_option(package_name="aligncheck", prog_name="aligncheck")
 def main() -> None:
     """Check, claim by claim, Ji & Telgarsky (2019): gradient descent aligns the layers of deep
@@ -51,9 +58,17 @@ def main() -> None:
               help="results table formats (results.csv is always written; parquet needs pyarrow)")
 @click.option("--alexnet", "alexnet_dir", type=click.Path(), default=None, metavar="DIR",
               help="a finished `aligncheck alexnet --out DIR` folder: adds Figure 3 (FIG3a, FIG3b) to the report")
+@click.option("--horizon-scale", type=click.FloatRange(min=0.01, max=1000.0), default=1.0, show_default=True,
+              help="run every simulation this many times longer (limits left `inconclusive` need longer runs)")
 def verify(profile: str, out: str | None, seed: int, data_file: str | None, claims: tuple[str, ...], device: str,
-           formats: tuple[str, ...], alexnet_dir: str | None) -> None:
-    """Run every claim and write the verification report (report.html, report.md, results, summary.json)."""
+           formats: tuple[str, ...], alexnet_dir: str | None, horizon_scale: float) -> None:
+    """Run every claim and write the verification report (report.html, report.md, results, summary.json).
+
+    \b
+    Exit status: 0 every claim held, is a catalogued erratum, or shows its trend;
+                 1 a claim failed (not a catalogued erratum), a check errored, or a claim was checked
+                   nowhere (vacuous or inconclusive on every run; with --data this is reported, not an error);
+                 2 bad input or usage."""
     from tqdm import tqdm
 
     from dynamics import backend
@@ -88,6 +103,7 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
     try:
         selected = [REGISTRY[c] for c in claims] if claims else list(REGISTRY.values())
         total = len(profile_specs(profile, seed, data_file)) + len(long_specs(selected, profile, seed, data_file)) + 1
+        total += any(c.experiment is not None for c in selected)
     except USER_ERRORS as exc:
         _fail(str(exc))
     with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -97,7 +113,7 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
             else:
                 bar.update(1)
         outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device,
-                             alexnet=alexnet)
+                             alexnet=alexnet, horizon_scale=horizon_scale)
     out_dir = Path(out) if out else Path("reports") / default_run_id(profile, seed)
     write(outcome, out_dir, formats=formats)
     summary = summaries.summarise(outcome)
@@ -106,7 +122,13 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
     for cid, row in summary.items():
         if row["status"] in ("fail", "error"):
             click.echo(f"  {row['status'].upper()}: {cid}", err=True)
-    sys.exit(1 if any(r["status"] in ("fail", "error") for r in summary.values()) else 0)
+    nowhere = summaries.checked_nowhere(summary)
+    if nowhere:
+        why = ("on your data (--data): its hypotheses or horizon are not met there" if data_file else
+               "a check that cannot fail in this profile (try --horizon-scale for inconclusive limits)")
+        click.echo(f"  CHECKED NOWHERE ({why}): {', '.join(nowhere)}", err=True)
+    failed = any(r["status"] in ("fail", "error") for r in summary.values())
+    sys.exit(1 if failed or (nowhere and not data_file) else 0)
 
 
 @main.command()
@@ -165,8 +187,13 @@ def problem(data_file: str, as_json: bool) -> None:
 @main.command()
 @click.argument("claim_id")
 @click.option("--spec", default=None, help="RunSpec JSON (as printed in a report); default: a standard run")
-def check(claim_id: str, spec: str | None) -> None:
-    """Check one claim on one run (the reproduce command of a report)."""
+@click.option("--alexnet", "alexnet_dir", type=click.Path(), default=None, metavar="DIR",
+              help="FIG3a/FIG3b: the finished `aligncheck alexnet --out DIR` folder they are judged on")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the verdict as one JSON object (claim_id, status, worst_slack, rel_slack, message, ...)")
+def check(claim_id: str, spec: str | None, alexnet_dir: str | None, as_json: bool) -> None:
+    """Check one claim on one run: the reproduce command of every row of a report (same status, same slack).
+    Exit status: 0 pass/trend/vacuous/inconclusive, 1 fail or error, 2 bad input."""
     from dynamics.runs import RunSpec, simulate
     from theorems import REGISTRY
     from theorems.run import plan
@@ -174,10 +201,9 @@ def check(claim_id: str, spec: str | None) -> None:
     if claim_id not in REGISTRY:
         _fail(f"unknown claim id {claim_id!r}; see `aligncheck claims`")
     claim = REGISTRY[claim_id]
-    if not plan.needs_run(claim):
-        if claim.kind == "experiment" and claim.experiment is None:
-            from theorems.experiments.alexnet import HINT
-            _fail(f"{claim_id} is judged on a finished AlexNet run: {HINT}")
+    if not plan.needs_run(claim) and claim.kind == "experiment" and claim.experiment is None:
+        v = _figure3_verdict(claim_id, alexnet_dir)
+    elif not plan.needs_run(claim):
         v = plan.check(claim)
     else:
         try:
@@ -191,11 +217,33 @@ def check(claim_id: str, spec: str | None) -> None:
         if not plan.speaks_about(claim, traj):
             _fail(f"{claim_id} speaks about {claim.runs} runs; this spec is a {traj.method} run")
         v = plan.check(claim, traj, "check", run.to_json())
-    known = f" (known erratum: {claim.erratum})" if v.status == "fail" and claim.erratum else ""
-    click.echo(f"{claim_id}: {v.status}{known}  (checked {v.n_checked} points, worst slack {v.worst_slack})")
-    if v.message:
-        click.echo("  " + v.message.splitlines()[0])
+    if as_json:
+        keys = ("claim_id", "status", "worst_slack", "rel_slack", "trivial_share", "lhs", "rhs", "tol", "where",
+                "n_checked", "message", "spec")
+        click.echo(json.dumps({k: _clean(getattr(v, k)) for k in keys} | {"erratum": claim.erratum or None}))
+    else:
+        known = f" (known erratum: {claim.erratum})" if v.status == "fail" and claim.erratum else ""
+        click.echo(f"{claim_id}: {v.status}{known}  (checked {v.n_checked} points, worst slack {v.worst_slack}, "
+                   f"relative slack {v.rel_slack})")
+        if v.message:
+            click.echo("  " + v.message.splitlines()[0])
     sys.exit(1 if v.status in ("fail", "error") else 0)
+
+
+def _figure3_verdict(claim_id: str, alexnet_dir: str | None):
+    """FIG3a/FIG3b's verdict, judged on a finished `aligncheck alexnet` folder."""
+    from theorems.experiments.alexnet import HINT, load_result, report_verdicts
+
+    if alexnet_dir is None:
+        _fail(f"{claim_id} is judged on a finished AlexNet run: {HINT} (or `aligncheck check {claim_id} --alexnet DIR`)")
+    try:
+        verdicts, _ = report_verdicts(load_result(alexnet_dir))
+    except ValueError as exc:
+        _fail(str(exc))
+    found = [v for v in verdicts if v.claim_id == claim_id]
+    if not found:
+        _fail(f"{alexnet_dir} holds no run for {claim_id}")
+    return found[0]
 
 
 @main.command()

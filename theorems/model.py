@@ -19,7 +19,20 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-STATUSES = ("pass", "fail", "erratum", "vacuous", "trend", "error", "not checked")
+STATUSES = ("pass", "fail", "erratum", "vacuous", "inconclusive", "trend", "error", "not checked")
+# what each status means, one meaning each (README, report and --help print this table)
+STATUS_MEANINGS = {
+    "pass": "held at every checked point of every run (within its stated tolerance)",
+    "fail": "violated beyond its tolerance on some run (a finding: see its counterexample)",
+    "erratum": "false as printed, a catalogued erratum (its corrected form is a claim of its own)",
+    "vacuous": "its hypotheses were not met on any run (never counted as a pass)",
+    "inconclusive": "a limit still improving but short of its threshold when the run ended (horizon too short "
+                    "or the run stalled: `verify --horizon-scale X` runs longer)",
+    "trend": "a limit or an experiment: finite-time evidence consistent with it (never a pass)",
+    "error": "the check itself broke, or its simulation failed",
+    "not checked": "left out of this run (`--claim`, or Figure 3 without `--alexnet`)",
+    "met k/n": "an assumption: held on k of the n runs (the claims resting on it are vacuous on the others)",
+}
 KINDS = ("identity", "snapshot", "step", "static", "asymptotic", "experiment")
 RUNS = ("flow", "gd", "any")
 RELATIONS = ("<=", ">=", "==")
@@ -75,6 +88,8 @@ class Claim:
     long_runs: Callable | None = None  # (profile, seed, data) -> the RunSpecs of the long runs it is judged on
     erratum: str = ""                # false as printed: why (and the ID of the corrected claim)
     section: str = ""                # the catalogue section (default: from kind, runs and assumption)
+    trivial: Callable | None = None  # (lhs, rhs) -> bool array: where the inequality holds for a trivial reason
+                                     # (e.g. a lower bound <= 0 on a squared cosine); reported as a share
 
     def __post_init__(self):
         bad = [(what, value, allowed) for what, value, allowed in
@@ -128,6 +143,8 @@ class Verdict:
     run_id: str
     status: str
     worst_slack: float | None = None   # min over checked points of (rhs - lhs) for "<=" etc.
+    rel_slack: float | None = None     # min over checked points of slack / max(|lhs|, |rhs|) (both 0: left out)
+    trivial_share: float | None = None  # share of checked elements where the claim holds trivially
     lhs: float | None = None           # both sides where the slack was smallest
     rhs: float | None = None
     tol: float | None = None           # the tolerance there
@@ -176,9 +193,9 @@ def errata() -> dict[str, str]:
 
 
 def count_statuses(statuses: Iterable[str]) -> dict[str, int]:
-    """{status: how many}, in the order of STATUSES."""
-    statuses = list(statuses)
-    return {s: statuses.count(s) for s in STATUSES if s in statuses}
+    """{status: how many}, in the order of STATUS_MEANINGS (assumption rows `met k/n` counted together)."""
+    statuses = ["met k/n" if s.startswith("met ") else s for s in statuses]
+    return {s: statuses.count(s) for s in STATUS_MEANINGS if s in statuses}
 
 
 def aggregate(claim_id: str, verdicts: list) -> str:
@@ -193,4 +210,6 @@ def aggregate(claim_id: str, verdicts: list) -> str:
         return "trend"
     if "pass" in statuses:
         return "pass"
+    if "inconclusive" in statuses:  # nowhere decided, somewhere too short to tell
+        return "inconclusive"
     return "vacuous" if statuses else "not checked"

@@ -9,18 +9,22 @@ package data has to ship.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from theorems.model import REGISTRY, Outcome
 
 from . import plots
 from .markdown import fmt_list
-from .summary import STATUS_MEANINGS, backend_note, fmt, method_notes, reproduce_command, status_counts
+from .summary import (DIGEST_TITLES, STATUS_MEANINGS, backend_note, digest, fmt, method_notes, reproduce_command,
+                      status_counts)
 
 COLOURS = {"pass": "#1e7b34", "fail": "#c0262d", "erratum": "#d9822b", "vacuous": "#7a7a7a", "trend": "#2d6cb5",
+           "inconclusive": "#9a7b1c", "met k/n": "#5f7f9a",
            "error": "#7d1020", "not checked": "#d8d8d8"}
 METHODS = {
     "identity": "symbolic proof (sympy) with a numeric cross-check",
@@ -60,6 +64,12 @@ PAPER_CAPTIONS = {
 }
 
 
+def colour(status: str | None) -> str:
+    """A status's colour (`met 12/13` shares `met k/n`'s; statuses of older reports get grey)."""
+    s = str(status)
+    return COLOURS.get("met k/n" if s.startswith("met ") else s, "#999")
+
+
 def text_colour(status: str) -> str:
     return "#222" if status == "not checked" else "#fff"
 
@@ -68,6 +78,8 @@ def details_rows(details: dict) -> list[tuple[str, str]]:
     """Any Verdict.details (asymptotic claims: thresholds, fitted rates) as key/value strings."""
     rows = []
     for k, v in (details or {}).items():
+        if k in ("series", "alexnet_dir"):   # plotted, or shown elsewhere
+            continue
         if isinstance(v, dict):
             rows += [(f"{k}.{k2}", fmt(v2, 4) if not isinstance(v2, (dict, list)) else json.dumps(v2, default=str))
                      for k2, v2 in v.items()]
@@ -94,24 +106,30 @@ th { background: #f0f0ec } td.num { text-align: right; font-variant-numeric: tab
 .claim { border-left: 5px solid #ccc; padding-left: 0.9em; margin: 1.4em 0 } .muted { color: #666 }
 img { max-width: 100%; height: auto; border: 1px solid #eee } img.wide { width: 100% } img.half { width: 62% } figure { margin: 1em 0 } figcaption { font-size: 13.5px; color: #333; max-width: 960px }
 .totals span { margin-right: 0.6em } .kv td:first-child { color: #444 }
+details > summary { cursor: pointer; font-size: 1.1em; margin: 0.4em 0 }
 </style></head><body>
 <h1>aligncheck verification report</h1>
 <p>Ji &amp; Telgarsky (ICLR 2019), <em>Gradient descent aligns the layers of deep linear networks</em>: every catalogued
 statement, checked on simulated gradient-flow and gradient-descent runs, or proved symbolically.</p>
-<p class="totals">{% for s, n in counts %}<span class="st" style="background:{{ colours[s] }};color:{{ tcol(s) }}">{{ s }}: {{ n }}</span>{% endfor %}</p>
+<p class="totals">{% for s, n in counts %}<span class="st" style="background:{{ colour(s) }};color:{{ tcol(s) }}">{{ s }}: {{ n }}</span>{% endfor %}</p>
 <p class="muted">profile <code>{{ p.profile }}</code>, seed {{ p.seed }}, data: {{ p.data or "generated" }}; {{ n_specs }} runs; {{ "%.1f"|format(p.seconds or 0) }} s;
 commit <code>{{ p.git_commit or "unknown" }}</code>; started {{ p.started }}; Python {{ p.python }} on {{ p.platform }};
 {{ versions }}.<br>{{ backend }}.</p>
 <p>Statuses: {% for s, meaning in statuses.items() %}<b>{{ s }}</b> {{ meaning }}{{ "; " if not loop.last else "." }}{% endfor %}
 Worst slack: the smallest (rhs &minus; lhs) over all checked points (mirrored for &ge;; &minus;|lhs &minus; rhs| for identities);
 negative means violated.</p>
+<h2 id="digest">Digest</h2>
+<ul>{% for title, items in digest %}<li><b>{{ title }}</b>: {{ items|join("; ")|code }}</li>{% endfor %}</ul>
 <p><a href="#summary">Summary</a> &middot; <a href="#figures">Figures 1 and 2</a> &middot;{% if fig3 %} <a href="#figure3">Figure 3</a> &middot;{% endif %} <a href="#claims">Claims</a> &middot; <a href="#method">How the checks were made</a> &middot; <a href="#runs">Runs</a></p>
 
 <h2 id="summary">Summary</h2>
-<table><thead><tr><th>claim</th><th>paper</th><th>statement</th><th>status</th><th>worst slack</th><th>runs</th><th>points</th><th>method</th><th>negative control</th></tr></thead><tbody>
+<p class="muted">Relative slack: the smallest (rhs &minus; lhs) / max(|lhs|, |rhs|) over the checked points (mirrored for &ge;);
+trivial: share of points where the bound holds for a trivial reason; runs: checked / vacuous / inconclusive; limits show
+log(threshold / final value) in place of a slack.</p>
+<table><thead><tr><th>claim</th><th>paper</th><th>statement</th><th>status</th><th>worst slack</th><th>relative slack</th><th>trivial</th><th>runs</th><th>points</th><th>method</th><th>negative control</th></tr></thead><tbody>
 {% for r in rows %}<tr><td><a href="#c-{{ r.anchor }}"><code>{{ r.id }}</code></a></td><td>{{ r.ref }}</td><td class="statement">{{ r.statement }}</td>
-<td><span class="st" style="background:{{ colours[r.status] }};color:{{ tcol(r.status) }}">{{ r.status }}</span></td>
-<td class="num">{{ r.slack }}</td><td class="num">{{ r.n_runs }}</td><td class="num">{{ r.n_checked }}</td><td>{{ r.method }}</td><td>{{ r.control }}</td></tr>
+<td><span class="st" style="background:{{ colour(r.status) }};color:{{ tcol(r.status) }}">{{ r.status }}</span></td>
+<td class="num">{{ r.slack }}</td><td class="num">{{ r.rel_slack }}</td><td class="num">{{ r.trivial }}</td><td class="num">{{ r.runs }}</td><td class="num">{{ r.n_checked }}</td><td>{{ r.method }}</td><td>{{ r.control }}</td></tr>
 {% endfor %}</tbody></table>
 
 <h2 id="figures">The paper's Figures 1 and 2, redrawn</h2>
@@ -129,8 +147,9 @@ Data: {{ fig3.data }}; width scale {{ fig3.width_scale }}; device {{ fig3.device
 {{ figure_block(fig3) }}{% endif %}
 
 <h2 id="claims">Claims</h2>
-{% for c in claims %}<div class="claim" id="c-{{ c.anchor }}" style="border-color:{{ colours[c.status] }}">
-<h3><code>{{ c.id }}</code> <span class="st" style="background:{{ colours[c.status] }};color:{{ tcol(c.status) }}">{{ c.status }}</span> <span class="muted">{{ c.ref }} &middot; {{ c.kind }}</span></h3>
+<p class="muted">Each claim's evidence is folded; failures and errata open. Click a claim to unfold it.</p>
+{% for c in claims %}<div class="claim" id="c-{{ c.anchor }}" style="border-color:{{ colour(c.status) }}">
+<details{% if c.status in ("fail", "erratum", "error") %} open{% endif %}><summary><code>{{ c.id }}</code> <span class="st" style="background:{{ colour(c.status) }};color:{{ tcol(c.status) }}">{{ c.status }}</span> <span class="muted">{{ c.ref }} &middot; {{ c.kind }}</span></summary>
 <p class="statement">{{ c.statement }}</p>
 {% if c.erratum %}<p><b>Known erratum:</b> {{ c.erratum }}</p>{% endif %}
 {% if c.hint %}<p class="muted">Not checked in this run: {{ c.hint }}.</p>{% else %}
@@ -144,8 +163,8 @@ Data: {{ fig3.data }}; width scale {{ fig3.width_scale }}; device {{ fig3.device
 {% if c.counterexample %}<p>Shrunk counterexample (hypothesis): {{ c.counterexample }}</p>{% endif %}
 {% if c.reproduce %}<p>Reproduce:</p><pre>{{ c.reproduce }}</pre>{% endif %}
 {% for d in c.details %}<p class="muted">Details, <code>{{ d.run }}</code>:</p><table class="kv">{% for k, v in d.rows %}<tr><td>{{ k }}</td><td class="num">{{ v }}</td></tr>{% endfor %}</table>{% endfor %}
-{% if c.plot %}<figure><img alt="slack plot of {{ c.id }}" src="data:image/png;base64,{{ c.plot }}"><figcaption class="muted">{{ c.plot_caption }}</figcaption></figure>{% endif %}
-{% endif %}</div>
+{% if c.plot %}<figure><img alt="plot of {{ c.id }}" src="data:image/png;base64,{{ c.plot }}"><figcaption class="muted">{{ c.plot_caption }}</figcaption></figure>{% endif %}
+{% endif %}</details></div>
 {% endfor %}
 
 <h2 id="method">How the checks were made</h2>
@@ -173,16 +192,18 @@ th { background: #f0f0ec } .st { padding: 0 5px; border-radius: 3px; font-size: 
 <h2>Status of every claim, run by run</h2>
 <p class="muted">Oldest run on the left. A framed cell changed status since the run before it.</p>
 <table><thead><tr><th>claim</th>{% for r in runs %}<th><a href="{{ r.href }}">{{ loop.index }}</a></th>{% endfor %}</tr></thead><tbody>
-{% for cid, cells in matrix %}<tr><td><code>{{ cid }}</code></td>{% for s, changed in cells %}<td{% if changed %} class="changed" title="changed"{% endif %}>{% if s %}<span class="st" style="background:{{ colours[s] }};color:{{ tcol(s) }}">{{ s }}</span>{% endif %}</td>{% endfor %}</tr>
+{% for cid, cells in matrix %}<tr><td><code>{{ cid }}</code></td>{% for s, changed in cells %}<td{% if changed %} class="changed" title="changed"{% endif %}>{% if s %}<span class="st" style="background:{{ colour(s) }};color:{{ tcol(s) }}">{{ s }}</span>{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>
 </body></html>
 """
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+# `x` in a digest line (markdown's inline code) -> <code>x</code>, after escaping the text
+_ENV.filters["code"] = lambda text: markupsafe.Markup(re.sub(r"`([^`]*)`", r"<code>\1</code>", str(markupsafe.escape(text))))
 
 
 def render(template: str, **ctx) -> str:
-    return _ENV.from_string(template).render(colours=COLOURS, tcol=text_colour, **ctx)
+    return _ENV.from_string(template).render(colour=colour, tcol=text_colour, **ctx)
 
 
 def anchor(cid: str) -> str:
@@ -249,8 +270,19 @@ def claim_section(cid: str, row: dict, outcome: Outcome, with_plots: bool) -> di
         sec["reproduce"] = reproduce_command(cid, first_fail.spec)
     sec["details"] = [{"run": v.run_id, "rows": details_rows(v.details)} for v in vs if v.details][:8]
     if with_plots:
-        sec["plot"], sec["plot_caption"] = slack_plot(cid, outcome)
+        sec["plot"], sec["plot_caption"] = slack_plot(cid, outcome) if claim.sides is not None else limit_plot(vs)
     return sec
+
+
+def limit_plot(vs: list) -> tuple[str | None, str]:
+    """(base64 PNG, caption) of a limit's quantity along its first run with a trend (else its first run)."""
+    runs = [v for v in vs if v.details.get("series")]
+    rep = next((v for v in runs if v.status == "trend"), runs[0] if runs else None)
+    fig = None if rep is None else plots.limit_figure(rep.claim_id, rep.details, f"run {rep.run_id}")
+    if fig is None:
+        return None, ""
+    return plots.png_base64(fig, dpi=80), (f"{rep.details.get('quantity', 'the quantity')} along {rep.run_id} "
+                                           "against the threshold it must reach (dashed).")
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -268,7 +300,12 @@ def summary_row(cid: str, row: dict, sec: dict) -> dict:
                   "every dense layer's ratio" if FIGURE_OF[cid] == "fig3" else
                   "experiment redrawn (Figures section); the run moves as the caption says")
     return {"id": cid, "anchor": anchor(cid), "ref": row.get("ref", ""), "statement": sec["statement"],
-            "status": row["status"], "slack": fmt(row["worst_slack"]), "n_runs": row["n_runs"],
+            "status": row["status"], "n_runs": row["n_runs"],
+            "slack": fmt(row["worst_slack"]) if "log_threshold_over_final" not in row
+            else f"log(thr/final) {fmt(row['log_threshold_over_final'])}",
+            "rel_slack": fmt(row["rel_slack"]),
+            "trivial": "" if row["trivial_share"] is None else f"{row['trivial_share']:.0%}",
+            "runs": f"{row['runs_checked']} / {row['runs_vacuous']} / {row['runs_inconclusive']}",
             "n_checked": row["n_checked"], "method": method,
             "control": "" if not ctrl else ("caught" if ctrl["caught"] else "NOT CAUGHT")}
 
@@ -308,6 +345,7 @@ def render_report(outcome: Outcome, summary: dict, with_plots: bool = True, with
                   backend=backend_note(p).replace("**", ""), rows=rows, claims=sections,
                   figures=figure_blocks(outcome) if with_figures else [],
                   fig3=fig3_block(fig3) if fig3 is not None else None, statuses=STATUS_MEANINGS,
+                  digest=[(DIGEST_TITLES[k], v) for k, v in digest(summary).items()],
                   method=method_notes(), specs=[(f"run{i:03d}", s.to_json()) for i, s in enumerate(outcome.specs)])
 
 

@@ -7,7 +7,8 @@ from theorems.experiments.alexnet import HINT as FIG3_HINT
 from theorems.experiments.alexnet import RULE as FIG3_RULE
 from theorems.model import REGISTRY, Outcome
 
-from .summary import ICON, STATUS_MEANINGS, backend_note, fmt, method_notes, reproduce_command, status_counts
+from .summary import (DIGEST_TITLES, ICON, STATUS_MEANINGS, backend_note, digest, fmt, method_notes,
+                      reproduce_command, status_counts)
 
 
 def fmt_list(xs: list[float]) -> str:
@@ -65,22 +66,37 @@ def report(outcome: Outcome, summary: dict) -> str:
         "",
         "Statuses: " + "; ".join(f"`{s}` {m}" for s, m in STATUS_MEANINGS.items()) + ".",
         "",
+        "## Digest",
+        "",
+    ]
+    for key, items in digest(summary).items():
+        lines.append(f"- **{DIGEST_TITLES[key]}**: " + "; ".join(items))
+    lines += [
+        "",
         "## Summary",
         "",
-        "| claim | paper | kind | status | worst slack | runs | points checked | negative control |",
-        "|---|---|---|---|---|---|---|---|",
+        "Relative slack: the smallest (rhs - lhs) / max(|lhs|, |rhs|) over the checked points (mirrored for >=); "
+        "trivial: the share of points where the bound holds for a trivial reason; runs: checked / vacuous / "
+        "inconclusive; limits show log(threshold / final value) instead of a slack.",
+        "",
+        "| claim | paper | kind | status | worst slack | relative slack | trivial | runs | points checked | negative control |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cid, row in summary.items():
         ctrl = row.get("control")
         ctrl_txt = "" if not ctrl else ("caught" if ctrl["caught"] else "**NOT CAUGHT**")
-        lines.append(f"| `{cid}` | {row.get('ref', '')} | {row['kind']} | {ICON[row['status']]} | "
-                     f"{fmt(row['worst_slack'])} | {row['n_runs']} | {row['n_checked']} | {ctrl_txt} |")
+        slack = (fmt(row["worst_slack"]) if "log_threshold_over_final" not in row
+                 else f"log(thr/final) {fmt(row['log_threshold_over_final'])}")
+        trivial = "" if row["trivial_share"] is None else f"{row['trivial_share']:.0%}"
+        lines.append(f"| `{cid}` | {row.get('ref', '')} | {row['kind']} | {ICON.get(row['status'], row['status'])} | "
+                     f"{slack} | {fmt(row['rel_slack'])} | {trivial} | {row['runs_checked']} / {row['runs_vacuous']} / "
+                     f"{row['runs_inconclusive']} | {row['n_checked']} | {ctrl_txt} |")
     bad = [c for c, r in summary.items() if r["status"] in ("fail", "erratum", "error")]
     if bad:
         lines += ["", "## Failures and errata", ""]
         for cid in bad:
             row = summary[cid]
-            lines += [f"### `{cid}` — {ICON[row['status']]}", "", f"Statement: {row['statement']}", ""]
+            lines += [f"### `{cid}` — {ICON.get(row['status'], row['status'])}", "", f"Statement: {row['statement']}", ""]
             if REGISTRY[cid].erratum:
                 lines += [f"Known erratum: {REGISTRY[cid].erratum}", ""]
             first = next((v for v in outcome.verdicts if v.claim_id == cid and v.status in ("fail", "error")), None)

@@ -199,6 +199,31 @@ def slack_figure(claim_id: str, relation: str, ser: dict, run_label: str) -> Fig
     return fig
 
 
+def limit_figure(claim_id: str, details: dict, run_label: str) -> Figure | None:
+    """A limit's quantity along its run against the threshold it must reach (log scale; exact zeros are
+    drawn at the plot's floor)."""
+    ser = details.get("series")
+    if not ser or len(ser["t"]) < 2:
+        return None
+    t, g = np.asarray(ser["t"], float), np.asarray(ser["value"], float)
+    positive = g[g > 0]
+    floor = float(min(positive.min(), details["threshold"]) / 10) if positive.size else details["threshold"] / 10
+    fig = Figure(figsize=(7.5, 2.8))
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.88, bottom=0.17)
+    ax.plot(t, np.where(g > 0, g, floor), marker=".", ms=3, label=details.get("quantity", "quantity"))
+    ax.axhline(details["threshold"], color=RED, ls="--", lw=1, label=f"threshold {details['threshold']:g}")
+    ax.set_yscale("log")
+    if t.max() > 10 and t.min() >= 0:
+        ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("t (step, flow time, or risk-normalised time)", fontsize=8)
+    ax.set_title(f"{claim_id} along {run_label}", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    return fig
+
+
 # ---------------------------------------------------------------- Figure 3
 
 FIG3_CLAIMS = {"default": "FIG3a", "frobenius": "FIG3b"}

@@ -5,23 +5,24 @@ from __future__ import annotations
 import math
 
 from theorems.experiments.alexnet import HINT as FIG3_HINT
-from theorems.model import REGISTRY, ROUNDING, Outcome, aggregate, count_statuses, ordered
+from theorems.model import (REGISTRY, ROUNDING, STATUS_MEANINGS, Claim, Outcome, Verdict, aggregate, count_statuses,
+                             ordered)
 
-ICON = {"pass": "pass", "fail": "**FAIL**", "erratum": "*erratum*", "vacuous": "vacuous", "trend": "trend",
-        "error": "**ERROR**", "not checked": "not checked"}
-STATUS_MEANINGS = {
-    "pass": "held at every checked point of every run",
-    "fail": "violated beyond its tolerance",
-    "erratum": "false as printed (the corrected claim is checked separately)",
-    "vacuous": "hypotheses never met (never counted as a pass)",
-    "trend": "a limit or experiment: finite-time evidence only",
-    "error": "the check itself broke",
-    "not checked": "left out of this run (`--claim`, or Figure 3 without `--alexnet`)",
-}
+ICON = {"pass": "pass", "fail": "**FAIL**", "erratum": "*erratum*", "vacuous": "vacuous", "inconclusive": "inconclusive",
+        "trend": "trend", "error": "**ERROR**", "not checked": "not checked"}
+CHECKED = ("pass", "fail", "trend", "error")   # a run on which the claim was decided (or its check broke)
 
 
-def reproduce_command(claim_id: str, spec: str) -> str:
+def reproduce_command(claim_id: str, spec: str, alexnet_dir: str | None = None) -> str:
+    """The command that reproduces a verdict: the claim on the verdict's run (identities and Figures 1, 2 need
+    none; Figure 3 reads the `aligncheck alexnet` folder it was judged on)."""
+    if alexnet_dir:
+        return f"aligncheck check {claim_id} --alexnet '{alexnet_dir}'"
     return f"aligncheck check {claim_id} --spec '{spec}'" if spec else f"aligncheck check {claim_id}"
+
+
+def reproduce(v: Verdict) -> str:
+    return reproduce_command(v.claim_id.removesuffix("~control"), v.spec, v.details.get("alexnet_dir"))
 
 
 def fmt(x: object, digits: int = 3) -> str:
@@ -39,27 +40,61 @@ def _control(note: str, controls: list) -> dict | None:
 
 
 def summarise(outcome: Outcome) -> dict:
-    """{claim id: {status, worst_slack, n_runs, n_checked, ...}} for every registered claim, in catalogue
-    order.  An assumption's failures say the run did not meet it (the claims resting on it are vacuous
-    there): they do not make the assumption's row fail."""
+    """{claim id: {status, worst_slack, rel_slack, trivial_share, n_runs, runs_checked, runs_vacuous,
+    runs_inconclusive, ...}} for every registered claim, in catalogue order.  An assumption's failures say
+    the run did not meet it (the claims resting on it are vacuous there): its row reads `met k/n`, never
+    `pass`, when some run broke it."""
     out = {}
     for claim in ordered(REGISTRY.values()):
         cid = claim.id
         vs = [v for v in outcome.verdicts if v.claim_id == cid]
         judged = [v for v in vs if not (claim.assumption and v.status == "fail")]
-        slacks = [v.worst_slack for v in judged if v.worst_slack is not None]
         out[cid] = {
-            "status": aggregate(cid, judged) if vs else "not checked",
-            "worst_slack": min(slacks) if slacks else None, "n_runs": len(vs),
+            "status": _status(claim, vs, judged),
+            "worst_slack": _least(v.worst_slack for v in judged), "rel_slack": _least(v.rel_slack for v in judged),
+            "trivial_share": _share(judged),
+            "n_runs": len(vs), "runs_checked": sum(v.status in CHECKED for v in vs),
+            "runs_vacuous": sum(v.status == "vacuous" for v in vs),
+            "runs_inconclusive": sum(v.status == "inconclusive" for v in vs),
             "n_checked": sum(v.n_checked for v in vs), "kind": claim.kind, "ref": claim.ref,
             "statement": claim.statement,
             "runs_by_status": {s: sum(v.status == s for v in vs) for s in sorted({v.status for v in vs})},
             "control": _control(claim.control_note,
                                 [v for v in outcome.controls if v.claim_id == cid + "~control"]),
         }
+        margins = [v.details["log_threshold_over_final"] for v in vs
+                   if v.status == "trend" and "log_threshold_over_final" in v.details]
+        if margins:   # a limit's own measure: how far below its threshold the quantity ended (log)
+            out[cid]["log_threshold_over_final"] = min(margins)
         if not vs and cid in ("FIG3a", "FIG3b"):
             out[cid]["hint"] = FIG3_HINT
     return out
+
+
+def _status(claim: Claim, vs: list, judged: list) -> str:
+    if not vs:
+        return "not checked"
+    if claim.assumption and len(judged) < len(vs):
+        return f"met {sum(v.status == 'pass' for v in vs)}/{len(vs)}"
+    return aggregate(claim.id, judged)
+
+
+def _least(values) -> float | None:
+    values = [x for x in values if x is not None]
+    return min(values) if values else None
+
+
+def _share(verdicts: list) -> float | None:
+    """The share of trivially true elements over the verdicts that measured it, weighted by points checked."""
+    measured = [(v.trivial_share, v.n_checked) for v in verdicts if v.trivial_share is not None and v.n_checked]
+    total = sum(n for _, n in measured)
+    return sum(s * n for s, n in measured) / total if total else None
+
+
+def checked_nowhere(summary: dict) -> list[str]:
+    """Claims decided on no run: vacuous or inconclusive everywhere, or an assumption that held on no run."""
+    return [cid for cid, row in summary.items()
+            if row["status"] in ("vacuous", "inconclusive") or row["status"].startswith("met 0/")]
 
 
 def status_counts(summary: dict) -> dict[str, int]:
@@ -106,6 +141,46 @@ def method_notes() -> list[str]:
 def summary_table_md(summary: dict) -> str:
     """The compact status table (for the README and reports/reference/README.md)."""
     lines = ["| claim | paper | status | worst slack | runs |", "|---|---|---|---|---|"]
-    lines += [f"| `{cid}` | {row.get('ref', '')} | {ICON[row['status']]} | {fmt(row['worst_slack'])} | {row['n_runs']} |"
+    lines += [f"| `{cid}` | {row.get('ref', '')} | {ICON.get(row['status'], row['status'])} | {fmt(row['worst_slack'])} | {row['n_runs']} |"
               for cid, row in summary.items()]
     return "\n".join(lines) + "\n"
+
+
+TIGHT, LOOSE, MOSTLY_TRIVIAL = 1e-3, 0.5, 0.5   # relative slack / trivial share thresholds of the digest
+
+
+def digest(summary: dict) -> dict[str, list[str]]:
+    """What a reader needs first, as lines: which statements hold, which are wrong as printed (with their
+    corrections), which failed, which bounds are tight and which loose (relative slack), which hold
+    mostly for a trivial reason, which limits show their trend, and what was checked nowhere."""
+    def rel(cid):
+        return f"`{cid}` ({fmt(summary[cid]['rel_slack'])})"
+
+    status = {cid: row["status"] for cid, row in summary.items()}
+    holds = [cid for cid, s in status.items() if s == "pass"]
+    rels = {cid: row["rel_slack"] for cid, row in summary.items() if row["status"] == "pass"
+            and row["kind"] != "identity" and row["rel_slack"] is not None}
+    out = {
+        "hold": [f"{len(holds)} statements hold on every run where they were checked (`pass`)"],
+        "errata": [f"`{cid}` is false as printed; corrected: " + (
+            f"`{cid}-corrected` ({status[cid + '-corrected']})" if cid + "-corrected" in status else "see its note")
+            for cid, s in status.items() if s == "erratum"],
+        "failed": [f"`{cid}` {s}" for cid, s in status.items() if s in ("fail", "error")],
+        "tight": [rel(cid) for cid, r in sorted(rels.items(), key=lambda kv: kv[1]) if r < TIGHT],
+        "loose": [rel(cid) for cid, r in sorted(rels.items(), key=lambda kv: -kv[1]) if r > LOOSE],
+        "trivial": [f"`{cid}` ({summary[cid]['trivial_share']:.0%} of points)" for cid, row in summary.items()
+                    if (row.get("trivial_share") or 0) > MOSTLY_TRIVIAL],
+        "trend": [f"{sum(s == 'trend' for s in status.values())} limits and experiments show their trend "
+                  "(finite-time evidence, never a pass)"],
+        "nowhere": [f"`{cid}` ({status[cid]})" for cid in checked_nowhere(summary)],
+        "assumptions": [f"`{cid}` {s}" for cid, s in status.items() if s.startswith("met ")],
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+DIGEST_TITLES = {
+    "hold": "Hold", "errata": "Wrong as printed (catalogued errata)", "failed": "Failed (not catalogued)",
+    "tight": f"Tight bounds (relative slack < {TIGHT:g})", "loose": f"Loose bounds (relative slack > {LOOSE:g})",
+    "trivial": f"Mostly trivially true (share of points > {MOSTLY_TRIVIAL:.0%})", "trend": "Limits",
+    "nowhere": "Checked nowhere", "assumptions": "Assumptions not met on every run",
+}

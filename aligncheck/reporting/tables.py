@@ -12,8 +12,10 @@ import pandas as pd
 
 from theorems.model import Outcome
 
-COLUMNS = ("claim_id", "status", "run_id", "worst_slack", "lhs", "rhs", "tol", "where", "n_checked",
-           "seconds", "message", "spec")
+from .summary import reproduce
+
+COLUMNS = ("claim_id", "status", "run_id", "worst_slack", "rel_slack", "trivial_share", "lhs", "rhs", "tol", "where",
+           "n_checked", "seconds", "message", "spec", "reproduce")
 FORMATS = ("csv", "jsonl", "parquet")  # the results table; CSV is always written
 
 
@@ -37,8 +39,10 @@ def verdict_records(outcome: Outcome) -> Iterator[dict]:
 
 
 def results_frame(outcome: Outcome) -> pd.DataFrame:
-    """The claims' verdicts (controls left out) with the columns of results.csv."""
-    return pd.DataFrame([v.row() for v in outcome.verdicts], columns=list(COLUMNS))
+    """The claims' verdicts (controls left out) with the columns of results.csv, each with the command that
+    reproduces it."""
+    rows = [v.row() | {"reproduce": reproduce(v)} for v in outcome.verdicts]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def write_csv(outcome: Outcome, path: str | Path) -> Path:

@@ -11,9 +11,9 @@ stated threshold.  Verdict:
            terms of the bound, 3 standard errors for the fit);
   fail     g got worse over the tail, g reached the threshold and then left it again, or g decays clearly
            slower than the proof allows;
-  vacuous  g still improving but short of the threshold (horizon too short, or the run stalled): no
-           evidence either way, never a pass (a finite horizon cannot refute a limit); or the claim's
-           hypotheses are not met.
+  inconclusive  g still improving but short of the threshold (horizon too short, or the run stalled): no
+           evidence either way, never a pass (a finite horizon cannot refute a limit); `verify
+           --horizon-scale X` runs longer.  (Unmet hypotheses make a verdict `vacuous`, decided before.)
 `trend` is never `pass`: a limit cannot be verified at a finite horizon.
 """
 from __future__ import annotations
@@ -79,14 +79,18 @@ def check_limit(lim: Limit, traj: Trajectory, claim_id: str = "") -> Verdict:
         "reached_at": (float(snaps[hit[0]].t) if hit.size else None), "horizon": float(snaps[-1].t) if snaps else 0.0,
         "snapshots": len(snaps), "stop": traj.stop_reason, "proven_rate": lim.proven, "rate_note": lim.rate_note,
         "policy": str(traj.policy),
+        # the quantity along the run, for the report's plot against its threshold (0 where exactly 0)
+        "series": {"t": [float(s.t) for s in snaps], "value": [float(np.exp(x)) for x in lg]},
     }
     if len(snaps) < TAIL_MIN:
-        v.status, v.message = "vacuous", f"only {len(snaps)} snapshots: horizon too short for a trend ({traj.stop_reason})"
+        v.status, v.message = "inconclusive", f"only {len(snaps)} snapshots: horizon too short for a trend ({traj.stop_reason})"
         return v
     tail = slice(len(snaps) // 2, None)
     q, se = fit_slope(lx[tail], lg[tail])
     d["fitted_rate"], d["fitted_rate_se"] = q, se
-    v.worst_slack, v.lhs, v.rhs, v.where = log_thr - float(lg[-1]), float(np.exp(lg[-1])), lim.threshold, f"t={snaps[-1].t:g}"
+    # a trend's own measure of distance (not a slack): log(threshold / final value), > 0 once below it
+    d["log_threshold_over_final"] = log_thr - float(lg[-1])
+    v.lhs, v.rhs, v.where = float(np.exp(lg[-1])), lim.threshold, f"t={snaps[-1].t:g}"
     improving = bool(lg[-1] < lg[tail][0] or lg[-1] == -math.inf)
     d["tail_start"], d["improving"] = float(np.exp(lg[tail][0])), bool(improving)
     if not improving:  # moving away from the limit over the last half of the run
@@ -94,7 +98,7 @@ def check_limit(lim: Limit, traj: Trajectory, claim_id: str = "") -> Verdict:
         v.message = f"{lim.what} got worse over the tail: {d['tail_start']:.3g} -> {d['final']:.3g}"
         return v
     if not hit.size:  # still improving but short of the threshold: no evidence either way, never a pass
-        v.status = "vacuous"
+        v.status = "inconclusive"
         why = "horizon too short" if traj.stop.normal else f"run stalled ({traj.stop_reason})"
         v.message = f"{why}: {lim.what} still improving but did not reach {lim.threshold:g} (best {d['best']:.3g})"
         return v

@@ -53,3 +53,9 @@ def ks(traj: Trajectory) -> range:
 def data_seed(Z: np.ndarray) -> int:
     """A seed fixed by the data's bytes alone (Python's hash() is salted per process)."""
     return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(Z, float).tobytes(), digest_size=8).digest(), "little")
+
+
+def rhs_nonpositive(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Where a lower bound on a non-negative quantity (a norm, a square, a squared cosine) is <= 0: the
+    inequality holds there for a trivial reason (a claim's `trivial`)."""
+    return np.asarray(rhs) <= 0

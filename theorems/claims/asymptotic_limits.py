@@ -133,7 +133,7 @@ def _escape(traj, radius_factor=2.0):
     v.details = {"radius": R, "last_inside_t": float(traj.snapshots[last_in].t) if last_in >= 0 else None,
                  "final_max_norm": float(mf[-1]), "stop": traj.stop_reason}
     if last_in == len(mf) - 1:
-        v.status = "fail" if traj.stop.normal else "vacuous"
+        v.status = "fail" if traj.stop.normal else "inconclusive"
         v.message = f"still inside B({R:.3g}) at the end of the run ({traj.stop_reason})"
     elif not np.all(np.diff(mf[last_in + 1:]) > 0):
         v.status, v.message = "fail", "max_k ||W_k||_F is not increasing after leaving B(R)"
@@ -154,7 +154,7 @@ def _leaves_ball(traj, radius=None):
     if out:
         v.message = f"outside B({R:g}) by step {out[0]:g}"
     else:
-        v.status = "fail" if traj.stop is Stop.HORIZON else "vacuous"
+        v.status = "fail" if traj.stop is Stop.HORIZON else "inconclusive"
         v.message = f"still inside B({R:g}) after {traj.snapshots[-1].t:g} steps ({traj.stop_reason})"
     return v
 
@@ -170,7 +170,7 @@ def _eta_sum(traj, wrong=False):
     sign = -1.0 if wrong else 1.0
     lim = Limit(lambda s, t: -sign * math.log(s.sums.eta) if s.sums.eta > 0 else 0.0, 1 / ETA_SUM, None, None,
                 "sum_t eta_t" if wrong else "1/sum_t eta_t", "Lemma C.5: the sum diverges (no rate)")
-    return check_limit(lim, traj) if snaps else Verdict("", "", "vacuous", message="no step sums kept")
+    return check_limit(lim, traj) if snaps else Verdict("", "", "inconclusive", message="no step sums kept")
 
 
 def _eta_in_ball(traj, radius=None):
@@ -187,7 +187,7 @@ def _eta_in_ball(traj, radius=None):
     v.details = {"radius": R, "last_inside_t": snaps[last].t if last >= 0 else None, "in_ball_sum_bound": bound,
                  "total_sum": snaps[-1].sums.eta if snaps[-1].sums is not None else None}
     if snaps[last].t > snaps[-1].t / 2:
-        v.status = "fail" if traj.stop is Stop.HORIZON else "vacuous"
+        v.status = "fail" if traj.stop is Stop.HORIZON else "inconclusive"
         v.message = f"W(t) still in B({R:.3g}) in the last half of the run (last at t={snaps[last].t:g})"
     else:
         v.message = f"left B({R:.3g}) for good by t={snaps[last + 1].t:g}; in-ball sum <= {bound:.4g}"

@@ -10,7 +10,7 @@ All rest on eq. (2.4), so their tolerance includes how far the numerical path is
 import numpy as np
 
 from ..model import Claim, register
-from ._quantities import align2, ks
+from ._quantities import align2, ks, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
@@ -50,8 +50,10 @@ def _l26b(s, traj, drop=False):
 
 
 def _flow(cid, ref, statement, sides, relation, control, note):
+    """A flow claim resting on eq. (2.4); every lower bound here bounds a non-negative quantity."""
     return Claim(cid, ref, "snapshot", statement, sides=sides, relation=relation, runs="flow",
-                 tolerance=BALANCE, control=control, control_note=note)
+                 tolerance=BALANCE, control=control, control_note=note,
+                 trivial=rhs_nonpositive if relation == ">=" else None)
 
 
 register(

@@ -12,7 +12,7 @@ while the proof concludes "<u_k, v_{k+1}>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+
 import numpy as np
 
 from ..model import Claim, register
-from ._quantities import R0, align2, ks
+from ._quantities import R0, align2, ks, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
@@ -55,7 +55,7 @@ register(
           sides=_c10, runs="gd", hypotheses=GD,
           control=lambda s, t: _c10(s, t, factor=0.25), control_note="2R(W(0)) - 2R(W(t)) scaled by 1/4"),
     Claim("EQC.11", "eq. (C.11)", "snapshot",
-          "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr P_k(t)", sides=_c11, relation=">=",
+          "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr P_k(t)", sides=_c11, relation=">=", trivial=rhs_nonpositive,
           runs="gd", tolerance=BALANCE,
           control=lambda s, t: _c11(s, t, drop_A=True), control_note="||A_{k,k+1}||_2 dropped", erratum=(
               "derived from eq. (C.9), whose eta^2 terms have the wrong sign as printed: gradient descent gives "
@@ -64,19 +64,19 @@ register(
               "tr P_k(t) it fails when layer k+1's gradients dominate (e.g. d_0 = d_1 = 1, where the bound is tight)")),
     Claim("EQC.11-corrected", "eq. (C.11) with (C.9)'s signs corrected", "snapshot",
           "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr Q_{k+1}(t)",
-          sides=lambda s, t: _c11(s, t, corrected=True), relation=">=", runs="gd", tolerance=BALANCE,
+          sides=lambda s, t: _c11(s, t, corrected=True), relation=">=", trivial=rhs_nonpositive, runs="gd", tolerance=BALANCE,
           control=lambda s, t: _c11(s, t, drop_A=True, corrected=True), control_note="||A_{k,k+1}||_2 dropped"),
     Claim("LC.7a", "Lemma C.7, bullet 1", "snapshot", "||W_k||_F^2 - ||W_k||_2^2 <= D + 2R(W(0))",
           sides=_c7a, runs="gd", hypotheses=GD, tolerance=BALANCE,
           control=lambda s, t: _c7a(s, t, drop=True), control_note="D + 2R(W(0)) replaced by 0"),
     Claim("LC.7b-printed", "Lemma C.7, bullet 2 (as printed)", "snapshot",
           "<v_{k+1}, u_k>^2 >= 1 - D + 3R(W(0)) + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2 / ||W_{k+1}||_2^2 (as printed)",
-          sides=_c7b_printed, relation=">=", runs="gd", hypotheses=GD, tolerance=BALANCE,
+          sides=_c7b_printed, relation=">=", trivial=rhs_nonpositive, runs="gd", hypotheses=GD, tolerance=BALANCE,
           control=lambda s, t: _c7b_printed(s, t, drop=True), control_note="right side replaced by 1", erratum=(
               "the bracket is misplaced as printed: 1 - D + 3R(W(0)) + ||W_{k+1}(0)||^2 + ||W_k(0)||^2/||W_{k+1}||^2 "
               "exceeds 1 whenever 3R(W(0)) + ||W_{k+1}(0)||^2 > D, already at t = 0; the proof concludes LC.7b-proof")),
     Claim("LC.7b-proof", "Lemma C.7, bullet 2 (as the proof concludes)", "snapshot",
           "<v_{k+1}, u_k>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / sigma_{k+1}^2",
-          sides=_c7b_proof, relation=">=", runs="gd", hypotheses=GD, tolerance=BALANCE,
+          sides=_c7b_proof, relation=">=", trivial=rhs_nonpositive, runs="gd", hypotheses=GD, tolerance=BALANCE,
           control=lambda s, t: _c7b_proof(s, t, drop=True), control_note="the correction term dropped"),
 )

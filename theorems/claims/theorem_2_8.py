@@ -10,7 +10,7 @@ import numpy as np
 from dynamics import network
 
 from ..model import Claim, register
-from ._quantities import geom, perp_W1
+from ._quantities import geom, perp_W1, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
@@ -33,7 +33,7 @@ def _b4(s, traj, premise=True):
 register(
     Claim("EQB.18", "eq. (B.18)", "snapshot",
           "||Pi_perp v_1|| >= ||Pi_perp W_1||_F/||W_1||_F - sqrt(d D)/||W_1||_2",
-          sides=_b18, relation=">=", runs="flow", tolerance=BALANCE,
+          sides=_b18, relation=">=", runs="flow", trivial=rhs_nonpositive, tolerance=BALANCE,
           control=lambda s, t: _b18(s, t, drop=True), control_note="sqrt(d D)/||W_1||_2 dropped"),
     Claim("T2.8-B4", "proof of Theorem 2.8, bullet 4", "snapshot",
           "R(W) <= l(0)/n implies <w_prod, z_i> >= 0 for all i, and then <w_prod, ubar> >= 0",

@@ -52,6 +52,16 @@ def slack(relation: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return -np.abs(lhs - rhs)
 
 
+def relative_slack(gap: np.ndarray, lhs: np.ndarray, rhs: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """slack / max(|lhs|, |rhs|): how tight the bound is, scale-free; 0 where the slack is within the
+    tolerance (tight up to rounding: both sides may be rounding noise around 0), nan where both sides
+    are exactly 0."""
+    size = np.maximum(np.abs(lhs), np.abs(rhs))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(np.abs(gap) <= tol, 0.0, gap / np.where(size > 0, size, 1.0))
+    return np.where(size > 0, rel, np.nan)
+
+
 def _anchor(point):
     """The snapshot a point is attached to (a step pair's first snapshot)."""
     return point[0] if isinstance(point, tuple) else point
@@ -121,13 +131,17 @@ def evaluate(claim: Claim, traj: Trajectory, run_id: str = "", spec: str = "") -
         if unmet:
             v.status, v.message = "vacuous", vacuous_message(unmet)
             return v
-        worst = None
+        worst, rel, n_elements, n_trivial = None, [], 0, 0
         for point, lhs, rhs, scale in checked_points(claim, traj):
             gap = slack(claim.relation, lhs, rhs)
             tol = np.broadcast_to(rounding(scale) + claim.tolerance.extra(point, traj), gap.shape)
             if not np.all(np.isfinite(gap)):
                 raise FloatingPointError(f"non-finite sides at {where(point)}: lhs={lhs}, rhs={rhs}")
             v.n_checked += 1
+            rel.append(np.nanmin(relative_slack(gap, lhs, rhs, tol), initial=np.inf))
+            n_elements += gap.size
+            if claim.trivial is not None:
+                n_trivial += int(np.count_nonzero(claim.trivial(lhs, rhs)))
             i = int(np.argmin(gap + tol))  # the point closest to (or furthest into) violation
             if worst is None or gap.flat[i] + tol.flat[i] < worst[0]:
                 worst = (gap.flat[i] + tol.flat[i], gap.flat[i], lhs.flat[i], rhs.flat[i], tol.flat[i],
@@ -136,6 +150,8 @@ def evaluate(claim: Claim, traj: Trajectory, run_id: str = "", spec: str = "") -
             v.status, v.message = "vacuous", "the claim's premise held at no point of this run"
             return v
         v.worst_slack, v.lhs, v.rhs, v.tol, v.where = (*map(float, worst[1:5]), worst[5])
+        v.rel_slack = float(min(rel)) if np.isfinite(min(rel)) else None
+        v.trivial_share = n_trivial / n_elements
         if v.worst_slack < -v.tol:
             v.status = "fail"
             v.message = (f"violated at {v.where}: lhs={v.lhs:.6g} {claim.relation} rhs={v.rhs:.6g} fails by "

@@ -116,7 +116,8 @@ def report_verdicts(result: dict) -> tuple[list, list]:
     """(verdicts, negative-control verdicts) as theorems.model.Verdict for the verification report,
     with what produced them (data, width scale, device, steps) in the details."""
     def verdict(row):
-        details = {"data": result["data"], "width scale": result["width_scale"], "device": result["device"],
+        details = {"alexnet_dir": result.get("dir"), "data": result["data"], "width scale": result["width_scale"],
+                   "device": result["device"],
                    "init": row["init"], "SGD steps": row["steps"], "final risk": row["final_risk"],
                    "dense shapes": ", ".join(f"{m}x{n}" for m, n in row["shapes"]),
                    "final ratio / lower bound": row["ratio_over_bound"],

@@ -19,9 +19,19 @@ PROFILES = {
 }
 
 
-def profile_specs(profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]:
+def scaled(spec: RunSpec, factor: float) -> RunSpec:
+    """The same run, `factor` times longer: its horizon (steps or flow time), and the norm it stops at
+    for runs that stop at a norm (geometric flow, relative steps)."""
+    if factor == 1.0:
+        return spec
+    horizon = int(round(spec.horizon * factor)) if spec.method == "gd" else spec.horizon * factor
+    max_norm = spec.max_norm * factor if spec.max_norm is not None else None
+    return spec.with_(horizon=horizon, max_norm=max_norm)
+
+
+def profile_specs(profile: str, seed: int = 0, data: str | None = None, horizon_scale: float = 1.0) -> list[RunSpec]:
     """The runs of a profile: families chosen so that every claim kind is exercised, with widths,
-    depths, losses, data and initialisations drawn from a seeded generator."""
+    depths, losses, data and initialisations drawn from a seeded generator; `horizon_scale` runs each longer."""
     cfg = PROFILES[profile]
     rng = np.random.default_rng(seed)
     specs = []
@@ -46,7 +56,7 @@ def profile_specs(profile: str, seed: int = 0, data: str | None = None) -> list[
                        eta=float(rng.choice([0.05, 0.2])), horizon=int(500 * H)),
         ]
     specs.append(violating_a12(specs[0]))
-    return specs
+    return [scaled(s, horizon_scale) for s in specs]
 
 
 def violating_a12(spec: RunSpec) -> RunSpec:
@@ -60,10 +70,11 @@ def violating_a12(spec: RunSpec) -> RunSpec:
     return cand
 
 
-def long_specs(claims: Iterable[Claim], profile: str, seed: int = 0, data: str | None = None) -> list[RunSpec]:
+def long_specs(claims: Iterable[Claim], profile: str, seed: int = 0, data: str | None = None,
+               horizon_scale: float = 1.0) -> list[RunSpec]:
     """The long runs the given claims are judged on (each declares its own), each once, in first-named order."""
     out = []
     for claim in claims:
         if claim.long_runs is not None:
             out += [s for s in claim.long_runs(profile, seed, data) if s not in out]
-    return out
+    return [scaled(s, horizon_scale) for s in out]

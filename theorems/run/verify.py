@@ -138,17 +138,20 @@ def add_alexnet(out: Outcome, result: dict) -> None:
 
 
 def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: list[str] | None = None,
-           progress: Callable[[str], None] | None = None, device: str = "auto", alexnet: dict | None = None) -> Outcome:
+           progress: Callable[[str], None] | None = None, device: str = "auto", alexnet: dict | None = None,
+           horizon_scale: float = 1.0) -> Outcome:
     """Check every registered claim (or those in `claims`) on the runs of `profile`.
 
     Gradient-descent runs step on the backend `device` selects (dynamics.backend: "auto" is CUDA when
     torch sees one, else numpy); flows, shrinking and every claim's evaluation are numpy float64.  On
     a torch backend a few runs are also re-run on numpy and their agreement is recorded.  `alexnet`: a
-    finished `aligncheck alexnet` result (theorems.experiments.alexnet.load_result) for FIG3a/FIG3b."""
+    finished `aligncheck alexnet` result (theorems.experiments.alexnet.load_result) for FIG3a/FIG3b.
+    `horizon_scale` runs every simulation that many times longer (for limits left inconclusive)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     selected = ordered(REGISTRY[c] for c in (claims or REGISTRY))
-    out = Outcome(specs=profile_specs(profile, seed, data), provenance=provenance(profile, seed, data))
+    out = Outcome(specs=profile_specs(profile, seed, data, horizon_scale), provenance=provenance(profile, seed, data))
+    out.provenance["horizon_scale"] = horizon_scale
     start = time.perf_counter()
     tick = progress or (lambda *_: None)
     for claim in selected:
@@ -165,7 +168,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
         tick(f"run{i:03d}")
     # the limits (asymptotic claims) are judged on long runs of their own, numbered after the others
     limits = [c for c in selected if plan.on_long_runs(c)]
-    for spec in long_specs(limits, profile, seed, data):
+    for spec in long_specs(limits, profile, seed, data, horizon_scale):
         run_id = f"run{len(out.specs):03d}"
         out.specs.append(spec)
         _check_run(out, limits, run_id, spec, device, trajectories)
@@ -177,6 +180,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
         from ..experiments.figures import figure_runs
 
         out.figures.update(figure_runs())
+        tick("experiments")
     if alexnet is not None:  # asked for by name (--alexnet DIR): reported whatever --claim says
         add_alexnet(out, alexnet)
     known = errata()
