@@ -133,7 +133,8 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable list")
-def claims(as_json: bool) -> None:
+@click.option("--markdown", is_flag=True, help="the catalogue page (docs/claims.md is this output)")
+def claims(as_json: bool, markdown: bool) -> None:
     """List the registered claims, in catalogue order."""
     from theorems.model import REGISTRY, ordered
 
@@ -143,8 +144,14 @@ def claims(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
+    if markdown:
+        from .reporting.summary import catalogue_markdown
+
+        click.echo(catalogue_markdown(), nl=False)
+        return
+    click.echo(f"{'ID':<26} {'KIND':<10} {'RUNS':<5} {'PAPER':<45} STATEMENT")
     for r in rows:
-        click.echo(f"{r['id']:<20} {r['kind']:<10} {r['paper_ref']:<45} {r['statement']}")
+        click.echo(f"{r['id']:<26} {r['kind']:<10} {r['runs']:<5} {r['paper_ref']:<45} {r['statement']}")
 
 
 def _check_data(path):
@@ -182,6 +189,29 @@ def problem(data_file: str, as_json: bool) -> None:
         return
     for k, v in info.items():
         click.echo(f"{k:>24}: {v}")
+
+
+@main.command()
+@click.argument("source", type=click.Path())
+@click.argument("target", type=click.Path())
+@click.option("--label", default="y", show_default=True, help="the label column of a CSV source")
+def prepare(source: str, target: str, label: str) -> None:
+    """Bring a two-class dataset into the paper's setting and say what was done: labels to -1/+1, features
+    centred and scaled, a bias coordinate appended (so data separable by any hyperplane is separable through
+    the origin), ||x_i|| <= 1.  TARGET is .csv or .npz."""
+    from dynamics import prepare as prep
+
+    if Path(target).suffix not in (".csv", ".npz"):
+        _fail(f"{target}: the prepared data is written as .csv or .npz")
+    try:
+        X, labels, names = prep.read_raw(source, label)
+        Xp, y, notes = prep.prepare(X, labels)
+        prep.write(target, Xp, y, names)
+    except USER_ERRORS as exc:
+        _fail(str(exc))
+    for line in notes:
+        click.echo(f"  {line}")
+    click.echo(f"wrote {target} ({len(y)} rows, {Xp.shape[1]} features): `aligncheck problem --data {target}`")
 
 
 @main.command()

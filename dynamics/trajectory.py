@@ -56,6 +56,7 @@ class Rule(_Named):
     ASSUMPTION_35 = "assumption-3.5"
     CONSTANT = "constant"
     RELATIVE = "relative"
+    RECORDED = "recorded"          # steps a user's own training took (aligncheck.trajectory)
 
 
 @dataclass(frozen=True)

@@ -186,8 +186,8 @@ th { background: #f0f0ec } .st { padding: 0 5px; border-radius: 3px; font-size: 
 .changed { outline: 3px solid #000; outline-offset: -3px } .muted { color: #666 }
 </style></head><body>
 <h1>aligncheck reports</h1>
-<table><thead><tr><th>run</th><th>profile</th><th>seed</th><th>commit</th><th>started</th><th>totals</th><th>changes vs previous</th></tr></thead><tbody>
-{% for r in runs %}<tr><td><a href="{{ r.href }}">{{ r.name }}</a></td><td>{{ r.profile }}</td><td>{{ r.seed }}</td><td><code>{{ r.commit }}</code></td><td>{{ r.started }}</td><td>{{ r.totals }}</td><td>{{ r.changes }}</td></tr>
+<table><thead><tr><th>run</th><th>profile</th><th>data</th><th>seed</th><th>commit</th><th>started</th><th>totals</th><th>changes vs the previous run of the same profile and data</th></tr></thead><tbody>
+{% for r in runs %}<tr><td><a href="{{ r.href }}">{{ r.name }}</a></td><td>{{ r.profile }}</td><td>{{ r.data }}</td><td>{{ r.seed }}</td><td><code>{{ r.commit }}</code></td><td>{{ r.started }}</td><td>{{ r.totals }}</td><td>{{ r.changes }}</td></tr>
 {% endfor %}</tbody></table>
 <h2>Status of every claim, run by run</h2>
 <p class="muted">Oldest run on the left. A framed cell changed status since the run before it.</p>
@@ -385,18 +385,21 @@ def render_index(root: str | Path) -> str:
     ids = []
     for r in runs:
         ids += [c for c in r["summary"].get("claims", {}) if c not in ids]
-    table, prev = [], {}
+    table, previous = [], {}   # the last run of each (profile, data): runs on other data are no regression
     for r in runs:
         claims, p = r["summary"].get("claims", {}), r["summary"].get("provenance", {})
         counts = Counter(str(row.get("status")) for row in claims.values())   # older reports: other statuses too
+        key = (p.get("profile"), p.get("data"))
+        prev = previous.get(key)
         ch = changes(prev, claims) if prev else []
         report = "report.html" if (r["dir"] / "report.html").is_file() else "report.md"
         table.append({"name": r["dir"].name, "href": f"{r['dir'].name}/{report}", "profile": p.get("profile", ""),
-                      "seed": p.get("seed", ""), "commit": (p.get("git_commit") or "")[:10],
+                      "data": p.get("data") or "generated", "seed": p.get("seed", ""),
+                      "commit": (p.get("git_commit") or "")[:10],
                       "started": p.get("started", ""), "totals": ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
                       "changes": ("; ".join(ch[:12]) + (f"; ... {len(ch) - 12} more" if len(ch) > 12 else ""))
-                      if prev else "(first)"})
-        prev = claims
+                      if prev else "(first of this profile and data)"})
+        previous[key] = claims
     matrix = []
     for cid in ids:
         cells, last = [], None

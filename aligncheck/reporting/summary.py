@@ -184,3 +184,16 @@ DIGEST_TITLES = {
     "trivial": f"Mostly trivially true (share of points > {MOSTLY_TRIVIAL:.0%})", "trend": "Limits",
     "nowhere": "Checked nowhere", "assumptions": "Assumptions not met on every run",
 }
+
+
+def catalogue_markdown() -> str:
+    """The catalogue page (docs/claims.md), generated from the registry: every claim the report can show."""
+    lines = ["# The claims catalogue", "",
+             "Generated from the registry by `aligncheck claims --markdown > docs/claims.md` (a test fails when this "
+             "page is stale). Catalogue order, as in the report.", "",
+             "| ID | paper | kind | runs | hypotheses | statement | negative control | erratum |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in ordered(REGISTRY.values()):
+        cells = [f"`{c.id}`", c.ref, c.kind, c.runs, ", ".join(c.hypotheses), c.statement, c.control_note, c.erratum]
+        lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(lines) + "\n"
