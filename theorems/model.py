@@ -46,11 +46,13 @@ ROUNDING_FACTOR = 1e3   # rounding tolerance = ROUNDING_FACTOR * EPS * scale (se
 @dataclass(frozen=True)
 class Tolerance:
     """How much slack a check allows beyond rounding: `extra(point, trajectory)`, described in words
-    (the report prints `description`)."""
+    (the report prints `description`), and capped: where `extra` exceeds `cap` times the magnitude of the
+    terms, the run is too inaccurate to judge (an `error` of the run, never a wider tolerance)."""
 
     name: str
     description: str
     extra: Callable = field(default=lambda point, traj: 0.0, compare=False)
+    cap: float = 0.0
 
 
 ROUNDING = Tolerance("rounding", (

@@ -6,6 +6,7 @@ from dynamics import network
 from dynamics.trajectory import Rule
 
 from ..model import Claim, register
+from ._paper import beta_of
 
 
 def _a35_steps(traj) -> str:
@@ -18,7 +19,7 @@ def _sides(pair, traj, rule=1.0):
     if traj.policy.rule is not Rule.ASSUMPTION_35:
         return None
     R = a.radius
-    eta = rule * min(1.0 / network.beta_of_R(R, traj.L, traj.loss.beta, traj.loss.G), 1.0)
+    eta = rule * min(1.0 / beta_of(R, traj.L, traj.loss.name), 1.0)
     stays = network.max_fro(b.ws) <= R - 1
     lhs = [abs(a.step_size - eta), network.max_fro(a.ws) - (R - 1), abs(b.radius - R) if stays else 0.0]
     return lhs, 0.0, [a.step_size, R, R]

@@ -9,6 +9,7 @@ from dynamics import network
 from dynamics.trajectory import Rule
 
 from ..model import Claim, register
+from ._paper import beta_of
 
 
 def _decrease(a, b, factor=0.5):
@@ -21,7 +22,7 @@ def _const(pair, traj, factor=0.5):
     R = a.radius
     if R is None or traj.policy.rule is Rule.ASSUMPTION_35:
         return None
-    beta = network.beta_of_R(R, traj.L, traj.loss.beta, traj.loss.G)
+    beta = beta_of(R, traj.L, traj.loss.name)
     inside = network.max_fro(a.ws) <= R and network.max_fro(b.ws) <= R
     return _decrease(a, b, factor) if inside and np.isclose(a.step_size, 1 / beta, rtol=1e-12) else None
 

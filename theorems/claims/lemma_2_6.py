@@ -10,41 +10,42 @@ All rest on eq. (2.4), so their tolerance includes how far the numerical path is
 import numpy as np
 
 from ..model import Claim, register
+from ._paper import A_norms, D, spectral0
 from ._quantities import align2, ks, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
 def _b2(s, traj, drop_A=False):
     sg2 = s.sigma**2
-    A = 0 * traj.A_norms if drop_A else traj.A_norms
-    return sg2[:-1], sg2[1:] - A, sg2[1:] + traj.A_norms
+    A = 0 * A_norms(traj) if drop_A else A_norms(traj)
+    return sg2[:-1], sg2[1:] - A, sg2[1:] + A_norms(traj)
 
 
-def _l26a(s, traj, D=None):
-    D = traj.D if D is None else D
-    return s.fro**2 - s.sigma**2, D, s.fro**2 + traj.D
+def _l26a(s, traj, bound=None):
+    bound = D(traj) if bound is None else bound
+    return s.fro**2 - s.sigma**2, bound, s.fro**2 + D(traj)
 
 
 def _b5(s, traj, drop=False):
-    w0 = 0 * traj.spectral0 if drop else traj.spectral0
+    w0 = 0 * spectral0(traj) if drop else spectral0(traj)
     lhs = [float(np.sum((s.ws[k + 1] @ s.triplets[k][1]) ** 2)) for k in ks(traj)]
-    return lhs, s.sigma[:-1] ** 2 - w0[:-1] ** 2, s.sigma[:-1] ** 2 + traj.spectral0[:-1] ** 2
+    return lhs, s.sigma[:-1] ** 2 - w0[:-1] ** 2, s.sigma[:-1] ** 2 + spectral0(traj)[:-1] ** 2
 
 
 def _b7(s, traj, drop=False):
-    extra = 0.0 if drop else traj.D + traj.spectral0[:-1] ** 2
+    extra = 0.0 if drop else D(traj) + spectral0(traj)[:-1] ** 2
     rhs = np.array([align2(s, k) for k in ks(traj)]) * s.sigma[1:] ** 2 + extra
-    return s.sigma[:-1] ** 2, rhs, s.sigma[1:] ** 2 + s.sigma[:-1] ** 2 + traj.D + traj.spectral0[:-1] ** 2
+    return s.sigma[:-1] ** 2, rhs, s.sigma[1:] ** 2 + s.sigma[:-1] ** 2 + D(traj) + spectral0(traj)[:-1] ** 2
 
 
 def _b8(s, traj, drop=False):
     sg2 = s.sigma**2
-    rhs = 1 - (0 if drop else traj.spectral0[1:] ** 2 / sg2[1:])
-    return sg2[:-1] / sg2[1:], rhs, sg2[:-1] / sg2[1:] + 1 + traj.spectral0[1:] ** 2 / sg2[1:]
+    rhs = 1 - (0 if drop else spectral0(traj)[1:] ** 2 / sg2[1:])
+    return sg2[:-1] / sg2[1:], rhs, sg2[:-1] / sg2[1:] + 1 + spectral0(traj)[1:] ** 2 / sg2[1:]
 
 
 def _l26b(s, traj, drop=False):
-    num = traj.D + traj.spectral0[1:] ** 2 + traj.spectral0[:-1] ** 2
+    num = D(traj) + spectral0(traj)[1:] ** 2 + spectral0(traj)[:-1] ** 2
     rhs = 1 - (0 if drop else num / s.sigma[1:] ** 2)
     return [align2(s, k) for k in ks(traj)], rhs, 1 + num / s.sigma[1:] ** 2
 
@@ -60,7 +61,7 @@ register(
     _flow("EQB.2", "eq. (B.2)", "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2", _b2, ">=",
           lambda s, t: _b2(s, t, drop_A=True), "||A_{k,k+1}||_2 dropped"),
     _flow("L2.6a", "Lemma 2.6, bullet 1", "||W_k||_F^2 - ||W_k||_2^2 <= D", _l26a, "<=",
-          lambda s, t: _l26a(s, t, D=0.0), "D replaced by 0"),
+          lambda s, t: _l26a(s, t, bound=0.0), "D replaced by 0"),
     _flow("EQB.5", "eq. (B.5)", "u_k^T W_{k+1}^T W_{k+1} u_k >= sigma_k^2 - ||W_k(0)||_2^2", _b5, ">=",
           lambda s, t: _b5(s, t, drop=True), "||W_k(0)||_2^2 dropped"),
     _flow("EQB.7", "eq. (B.7)", "sigma_k^2 <= <u_k, v_{k+1}>^2 sigma_{k+1}^2 + D + ||W_k(0)||_2^2", _b7, "<=",

@@ -8,6 +8,7 @@ import numpy as np
 from dynamics import network
 
 from ..model import Claim, register
+from ._paper import beta_of
 
 RADII = (1.0, 1.5, 2.5)
 PAIRS = 24
@@ -38,7 +39,7 @@ def _sides(point, traj, factor=1.0):
     gV = network.layer_grads(V, traj.Z, traj.loss)
     diff = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(gW, gV)))
     dist = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(W, V)))
-    return diff, factor * network.beta_of_R(R, traj.L, traj.loss.beta, traj.loss.G) * dist
+    return diff, factor * beta_of(R, traj.L, traj.loss.name) * dist
 
 
 register(Claim(

@@ -12,6 +12,7 @@ while the proof concludes "<u_k, v_{k+1}>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+
 import numpy as np
 
 from ..model import Claim, register
+from ._paper import A_norms, D, spectral0
 from ._quantities import R0, align2, ks, rhs_nonpositive
 from ._tolerances import BALANCE
 
@@ -25,25 +26,25 @@ def _c10(s, traj, factor=1.0):
 def _c11(s, traj, drop_A=False, corrected=False):
     sg2 = s.sigma**2
     tr = np.array([np.trace(m) for m in (s.sums.Q[1:] if corrected else s.sums.P[:-1])])
-    A = 0 * traj.A_norms if drop_A else traj.A_norms
-    return sg2[:-1], sg2[1:] - A - tr, sg2[1:] + traj.A_norms + tr
+    A = 0 * A_norms(traj) if drop_A else A_norms(traj)
+    return sg2[:-1], sg2[1:] - A - tr, sg2[1:] + A_norms(traj) + tr
 
 
 def _c7a(s, traj, drop=False):
-    bound = 0.0 if drop else traj.D + 2 * R0(traj)
-    return s.fro**2 - s.sigma**2, bound, s.fro**2 + traj.D + 2 * R0(traj)
+    bound = 0.0 if drop else D(traj) + 2 * R0(traj)
+    return s.fro**2 - s.sigma**2, bound, s.fro**2 + D(traj) + 2 * R0(traj)
 
 
 def _c7b_printed(s, traj, drop=False):
-    w0 = traj.spectral0
-    rhs = 1 - traj.D + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
+    w0 = spectral0(traj)
+    rhs = 1 - D(traj) + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
     rhs = np.ones_like(rhs) if drop else rhs
-    return [align2(s, k) for k in ks(traj)], rhs, 1 + traj.D + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
+    return [align2(s, k) for k in ks(traj)], rhs, 1 + D(traj) + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
 
 
 def _c7b_proof(s, traj, drop=False):
-    w0 = traj.spectral0
-    num = traj.D + w0[:-1] ** 2 + w0[1:] ** 2 + 3 * R0(traj)
+    w0 = spectral0(traj)
+    num = D(traj) + w0[:-1] ** 2 + w0[1:] ** 2 + 3 * R0(traj)
     rhs = 1 - (0 if drop else num / s.sigma[1:] ** 2)
     return [align2(s, k) for k in ks(traj)], rhs, 1 + num / s.sigma[1:] ** 2
 

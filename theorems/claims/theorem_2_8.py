@@ -10,6 +10,7 @@ import numpy as np
 from dynamics import network
 
 from ..model import Claim, register
+from ._paper import A_norms, D, spectral0
 from ._quantities import geom, perp_W1, rhs_nonpositive
 from ._tolerances import BALANCE
 
@@ -20,7 +21,7 @@ def _b18(s, traj, drop=False):
     if not network.fro(W1) > 0:  # both ratios are undefined at W_1 = 0 (e.g. Appendix A's initialisation)
         return None
     lhs = np.linalg.norm(g.perp @ s.triplets[0][2])
-    corr = 0.0 if drop else np.sqrt(g.d * traj.D) / network.spectral(W1)
+    corr = 0.0 if drop else np.sqrt(g.d * D(traj)) / network.spectral(W1)
     return lhs, network.fro(perp_W1(s, traj)) / network.fro(W1) - corr, 1.0 + corr
 
 

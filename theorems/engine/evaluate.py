@@ -52,6 +52,21 @@ def slack(relation: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return -np.abs(lhs - rhs)
 
 
+class InaccurateRun(ArithmeticError):
+    """The run's own defect exceeds its tolerance's cap: too inaccurate to judge the claim."""
+
+
+def tolerance_at(claim: Claim, point: object, traj: Trajectory, scale: np.ndarray) -> np.ndarray:
+    """Rounding plus the claim's own tolerance at one point; raises InaccurateRun past the tolerance's cap."""
+    extra = claim.tolerance.extra(point, traj)
+    limit = claim.tolerance.cap * float(np.max(scale))
+    if claim.tolerance.cap and extra > limit:
+        raise InaccurateRun(f"the simulation is not accurate enough to judge: {claim.tolerance.name} defect "
+                            f"{extra:.3g} at {where(point)} exceeds its cap {claim.tolerance.cap:g} x the terms' "
+                            f"magnitude ({limit:.3g})")
+    return rounding(scale) + extra
+
+
 def relative_slack(gap: np.ndarray, lhs: np.ndarray, rhs: np.ndarray, tol: np.ndarray) -> np.ndarray:
     """slack / max(|lhs|, |rhs|): how tight the bound is, scale-free; 0 where the slack is within the
     tolerance (tight up to rounding: both sides may be rounding noise around 0), nan where both sides
@@ -134,7 +149,7 @@ def evaluate(claim: Claim, traj: Trajectory, run_id: str = "", spec: str = "") -
         worst, rel, n_elements, n_trivial = None, [], 0, 0
         for point, lhs, rhs, scale in checked_points(claim, traj):
             gap = slack(claim.relation, lhs, rhs)
-            tol = np.broadcast_to(rounding(scale) + claim.tolerance.extra(point, traj), gap.shape)
+            tol = np.broadcast_to(tolerance_at(claim, point, traj, scale), gap.shape)
             if not np.all(np.isfinite(gap)):
                 raise FloatingPointError(f"non-finite sides at {where(point)}: lhs={lhs}, rhs={rhs}")
             v.n_checked += 1
@@ -156,6 +171,8 @@ def evaluate(claim: Claim, traj: Trajectory, run_id: str = "", spec: str = "") -
             v.status = "fail"
             v.message = (f"violated at {v.where}: lhs={v.lhs:.6g} {claim.relation} rhs={v.rhs:.6g} fails by "
                          f"{-v.worst_slack:.3g} (tol {v.tol:.3g})")
+    except InaccurateRun as exc:  # the run, not the claim, is at fault: say so, never widen the tolerance
+        v.status, v.message = "error", str(exc)
     except Exception as exc:  # an error is a finding too: reported as `error`, never hidden as a pass
         v.status = "error"
         v.message = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
@@ -170,7 +187,7 @@ def slack_series(claim: Claim, traj: Trajectory) -> dict | None:
     rows = []
     for j, (point, lhs, rhs, scale) in enumerate(checked_points(claim, traj)):
         gap = slack(claim.relation, lhs, rhs)
-        tol = np.broadcast_to(rounding(scale) + claim.tolerance.extra(point, traj), gap.shape)
+        tol = np.broadcast_to(rounding(scale) + claim.tolerance.extra(point, traj), gap.shape)   # plotted as is
         i = int(np.argmin(gap))
         s = _anchor(point)
         x = float(s.t) if hasattr(s, "ws") else float(j)
