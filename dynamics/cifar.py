@@ -17,6 +17,59 @@ TEST_FILE = "test_batch"
 SUBDIR = "cifar-10-batches-py"   # what the official tarball unpacks to
 
 
+# The globals a CIFAR-10 python batch (or one written by `write_batch`, any protocol) names: numpy's
+# array and scalar reconstruction (numpy 1.x and 2.x module names) and, for protocol-2 pickles written by
+# Python 3, _codecs.encode (how such a pickle spells bytes).  Dicts, lists, ints and bytes need no global.
+ALLOWED_GLOBALS = frozenset({
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+})
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """What a protocol-2 pickle's _codecs.encode(text, 'latin1') does, and nothing else (no other codec)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise ValueError(f"refused _codecs.encode({type(text).__name__}, {encoding!r}): only latin1 text "
+                         "spells a CIFAR byte string")
+    return text.encode("latin1")
+
+
+class RefusedGlobal(ValueError):
+    """A pickle named a global outside ALLOWED_GLOBALS; it was neither imported nor called."""
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only ALLOWED_GLOBALS: any other global is refused before it is
+    imported or called, so a crafted file cannot run code."""
+
+    def __init__(self, fh, path):
+        super().__init__(fh, encoding="bytes")
+        self._path = path
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise RefusedGlobal(f"{self._path}: refused to unpickle global {module}.{name} (a CIFAR-10 batch "
+                                "needs only numpy arrays, dicts, lists, ints and bytes); nothing was executed")
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
+        return super().find_class(module, name)
+
+
+def safe_unpickle(path):
+    """Unpickle `path` admitting only the globals a CIFAR-10 batch needs (ALLOWED_GLOBALS); anything
+    else, or a damaged pickle, is a one-line ValueError naming the file."""
+    with open(path, "rb") as fh:
+        try:
+            return _BatchUnpickler(fh, path).load()
+        except RefusedGlobal:
+            raise
+        except Exception as exc:  # UnpicklingError, EOFError, TypeError from a malformed stream, ...
+            raise ValueError(f"{path}: not a readable CIFAR-10 batch pickle ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+
+
 @dataclass(frozen=True)
 class Images:
     X: np.ndarray   # (N, 3, 32, 32) float32 in [0, 1]
@@ -35,16 +88,24 @@ class Images:
 
 def read_batch(path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 batch file: a pickled dict with b'data' (N x 3072 uint8, channel-major rows of
-    1024 = 32 x 32 pixels: R, then G, then B) and b'labels' (N ints)."""
-    with open(path, "rb") as fh:
-        raw = pickle.load(fh, encoding="bytes")
+    1024 = 32 x 32 pixels: R, then G, then B) and b'labels' (N ints).  Read by a restricted unpickler
+    (`safe_unpickle`): nothing in the file is executed."""
+    raw = safe_unpickle(path)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: not a CIFAR-10 batch (a pickled dict); got {type(raw).__name__}")
     data = raw.get(b"data", raw.get("data"))
     labels = raw.get(b"labels", raw.get("labels"))
     if data is None or labels is None:
-        raise ValueError(f"{path}: not a CIFAR-10 batch (needs keys b'data' and b'labels'; has {sorted(raw)[:6]})")
-    data = np.asarray(data, dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != len(labels):
-        raise ValueError(f"{path}: data must be N x 3072 with N labels; got {data.shape} and {len(labels)} labels")
+        raise ValueError(f"{path}: not a CIFAR-10 batch (needs keys b'data' and b'labels'; "
+                         f"has {sorted(map(repr, raw))[:6]})")
+    try:
+        data, labels = np.asarray(data, dtype=np.uint8), np.asarray(labels)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{path}: b'data' must be N x 3072 uint8 values and b'labels' N integers") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or labels.ndim != 1 or data.shape[0] != len(labels) \
+            or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
+        raise ValueError(f"{path}: data must be N x 3072 with N integer labels; "
+                         f"got {data.shape} and labels {labels.shape} {labels.dtype}")
     y = np.asarray(labels, dtype=np.int64)
     if y.size and (y.min() < 0 or y.max() > 9):
         raise ValueError(f"{path}: labels must be in 0..9; got {y.min()}..{y.max()}")

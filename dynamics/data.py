@@ -7,18 +7,47 @@ with arrays X and y).
 from __future__ import annotations
 
 import csv
+import io
+import math
+import re
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import geometry
 
 NORM_SLACK = 1e-12  # ||x_i|| <= 1 + NORM_SLACK: rounding of data normalised to the unit sphere
+DELIMITERS = ",;\t"  # CSV delimiters recognised (sniffed from the header line; ',' when it has one column)
+NUMERIC_KINDS = "biuf"  # numpy dtype kinds accepted for X and y (bool, ints, floats); complex/object/text refused
 
 
 class DataError(ValueError):
     """The data does not fit the paper's setting; the message names the condition and rows."""
+
+
+def _numeric(name: str, a) -> np.ndarray:
+    """`a` as a float64 array, refusing ragged, complex, object and text input with one line."""
+    try:
+        arr = np.asarray(a)
+    except ValueError:
+        raise DataError(f"{name} is ragged (rows of different lengths); it must be a rectangular array") from None
+    if arr.dtype.kind == "c":
+        raise DataError(f"{name} is complex ({arr.dtype}); the paper's data are real: pass the real part explicitly "
+                        "if that is what is meant")
+    if arr.dtype.kind not in NUMERIC_KINDS:
+        raise DataError(f"{name} must be numeric (bool, integer or float); got dtype {arr.dtype}")
+    return arr.astype(float)
+
+
+def row_norms(X: np.ndarray) -> np.ndarray:
+    """||x_i|| for every row without overflow (rows scaled by their largest |entry| first)."""
+    scale = np.abs(X).max(axis=1) if X.size else np.zeros(len(X))
+    safe = np.where(scale > 0, scale, 1.0)
+    return scale * np.linalg.norm(X / safe[:, None], axis=1)
 
 
 def _rows(idx) -> str:
@@ -35,8 +64,8 @@ class Dataset:
     max_margin: geometry.MaxMargin = field(init=False, repr=False)
 
     def __post_init__(self):
-        X = np.asarray(self.X, dtype=float)
-        y = np.asarray(self.y, dtype=float)
+        X = _numeric("X", self.X)
+        y = _numeric("y", self.y)
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
             raise DataError(f"X must be a non-empty 2-D array (n x d); got shape {X.shape}")
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -47,10 +76,11 @@ class Dataset:
         bad = np.flatnonzero(~np.isin(y, (-1.0, 1.0)))
         if bad.size:
             raise DataError(f"labels must be -1 or +1; got {sorted(set(y[bad].tolist()))[:4]} in {_rows(bad)}")
-        norms = np.linalg.norm(X, axis=1)
+        norms = row_norms(X)
         bad = np.flatnonzero(norms > 1 + NORM_SLACK)
         if bad.size:
-            raise DataError(f"||x_i|| <= 1 fails (max {norms[bad].max():.6g}) in {_rows(bad)}; rescale the data")
+            raise DataError(f"||x_i|| <= 1 fails (max {norms[bad].max():.6g}; tolerance 1 + {NORM_SLACK:g} "
+                            f"for rounding) in {_rows(bad)}; rescale the data")
         Z = y[:, None] * X
         bad = np.flatnonzero(norms == 0)
         if bad.size:
@@ -134,35 +164,136 @@ def load(path: str | Path, label: str = "y") -> Dataset:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                missing = {"X", "y"} - set(f.files)
-                if missing:
-                    raise DataError(f"{path}: NPZ must hold arrays X and y; missing {sorted(missing)}")
-                X, y = f["X"], f["y"]
+            X, y = _read_npz(path)
         elif suffix == ".csv":
             X, y = _read_csv(path, label)
         else:
             raise DataError(f"{path}: unknown format {suffix!r}; use .csv (with a {label!r} column) or .npz (X, y)")
     except DataError:
         raise
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    return Dataset(X, y, name=path.name)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read {path}: {_first_line(exc)}") from None
+    try:
+        return Dataset(X, y, name=path.name)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_npz(path: Path):
+    """Arrays X and y of an .npz archive (no pickles); a lone .npy array under an .npz name is refused."""
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic == b"\x93NUMPY":
+        raise DataError(f"{path}: a single .npy array, not an .npz archive; write it with np.savez(path, X=X, y=y)")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not an .npz archive (no zip header); write it with np.savez(path, X=X, y=y)")
+    with np.load(path, allow_pickle=False) as f:
+        missing = {"X", "y"} - set(f.files)
+        if missing:
+            raise DataError(f"{path}: NPZ must hold arrays X and y; missing {sorted(missing)}")
+        return f["X"], f["y"]
+
+
+def _decode(path: Path) -> str:
+    """The file's text (UTF-8, a byte-order mark dropped)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+
+
+def _delimiter(header_line: str) -> str:
+    """The delimiter of a header line: one of DELIMITERS, sniffed (quotes respected); ',' for one column."""
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {c: header_line.count(c) for c in DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
 
 
 def _read_csv(path: Path, label: str):
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
+    """A CSV with a header row and a label column: BOM, ',' ';' or tab delimiters and quoted names
+    handled; every other column a feature."""
+    text = _decode(path)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
         raise DataError(f"{path}: empty file")
-    header, body = rows[0], [r for r in rows[1:] if r]
+    sep = _delimiter(lines[0])
+    header = _header(path, lines[0], sep)
     if label not in header:
-        raise DataError(f"{path}: no label column {label!r} in header {header}")
+        raise DataError(f"{path}: no label column {label!r} in header {header} (delimiter {sep!r})")
+    if len(header) < 2:
+        raise DataError(f"{path}: no feature columns besides the label {label!r}")
+    if len(lines) < 2:
+        raise DataError(f"{path}: no data rows (only the header {header})")
+    table = _fast_table(text, sep, len(header))
+    if table is None or np.isinf(table).any():
+        table = _checked_table(path, text, sep, header)
     j = header.index(label)
-    try:
-        table = np.array([[float(v) for v in r] for r in body], dtype=float)
-    except ValueError as exc:
-        raise DataError(f"{path}: non-numeric entry ({exc})") from None
-    if table.ndim != 2 or table.shape[1] != len(header):
-        raise DataError(f"{path}: every row must have {len(header)} fields")
     return np.delete(table, j, axis=1), table[:, j]
+
+
+def _frame(text: str, sep: str, **kw) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True, skipinitialspace=True, **kw)
+
+
+def _header(path: Path, line: str, sep: str) -> list[str]:
+    """The column names of the header line (quotes and surrounding spaces removed)."""
+    try:
+        head = _frame(line, sep, header=None, nrows=1, dtype=str, na_filter=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read the header ({_first_line(exc)})") from None
+    return [str(h).strip() for h in head.iloc[0]]
+
+
+def _fast_table(text: str, sep: str, width: int) -> np.ndarray | None:
+    """Every data row as float64 when the file is clean (pandas' C parser); None to diagnose slowly."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = _frame(text, sep, header=0, index_col=False, dtype=np.float64, na_filter=False)
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
+        return None
+    table = df.to_numpy(dtype=float)
+    return table if table.ndim == 2 and table.shape[1] == width else None
+
+
+def _checked_table(path: Path, text: str, sep: str, header: list[str]) -> np.ndarray:
+    """Parse cell by cell, naming the first ragged row, empty, non-numeric, complex or overflowing entry."""
+    try:
+        raw = _frame(text, sep, header=None, dtype=str, na_filter=False)
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        what = f"file line {m[2]} has {m[3]} fields" if m else _first_line(exc)
+        raise DataError(f"{path}: ragged rows: {what}, the header {len(header)} (delimiter {sep!r})") from None
+    cells = raw.iloc[1:].to_numpy(dtype=object)
+    table = np.empty(cells.shape)
+    for (i, j), cell in np.ndenumerate(cells):
+        table[i, j] = _cell(path, cell, i, header[j], len(header), sep)
+    return table
+
+
+def _cell(path: Path, cell, row: int, column: str, width: int, sep: str) -> float:
+    """One CSV entry as a float, or a one-line DataError saying exactly what is wrong with it."""
+    text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell).strip()
+    where = f"row {row} (0-based), column {column!r}"
+    if not text:
+        raise DataError(f"{path}: empty or missing entry in {where}; every row needs {width} fields like the header")
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            complex(text.replace(" ", ""))
+        except ValueError:
+            hint = "; decimal commas are not read, write 0.5" if sep != "," and "," in text else ""
+            raise DataError(f"{path}: non-numeric entry {text!r} in {where}{hint}") from None
+        raise DataError(f"{path}: complex value {text!r} in {where}; the paper's data are real") from None
+    if math.isinf(value) and text.lower().lstrip("+-") not in ("inf", "infinity"):
+        raise DataError(f"{path}: value {text!r} in {where} overflows float64 (|x| > {np.finfo(float).max:.4g})")
+    return value

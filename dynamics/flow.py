@@ -86,13 +86,19 @@ def _log_grad_parts(ws, Z, loss):
     return log_risk, log_c + np.log(gn), tuple(-g / gn for g in grads)
 
 
+class _OutOfTime(Exception):
+    """Raised inside the solver's right-hand side once geometric_flow's max_seconds have passed."""
+
+
 def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, rtol: float = 1e-10,
                    atol: float = 1e-12, method: str = "DOP853", max_seconds: float | None = None) -> Trajectory:
     """Gradient flow followed at geometric speed until max_k ||W_k||_F reaches `max_norm`.
 
     Snapshots are kept where max_k ||W_k||_F crosses `levels` geometrically spaced levels between
     its initial value and `max_norm` (terminal events of the solver, located to its tolerance).
-    `until(snapshot) -> bool` stops early (e.g. once every target is reached).  Snapshot.t is the
+    `until(snapshot) -> bool` stops early (e.g. once every target is reached).  `max_seconds` is checked
+    at every evaluation of the field, so a budget of X s ends the run within one solver step of X s
+    (the snapshots of the levels reached so far are kept).  Snapshot.t is the
     risk-normalised time s (dW/ds = -grad R/R); info["tau"] holds the solver's variable.  The run
     says why it stopped: "norm reached", "until", "zero gradient" (the field's direction is
     undefined), "time budget", or the solver's message.
@@ -104,8 +110,12 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
         raise ValueError(f"max_norm {max_norm} must exceed the initial max_k ||W_k||_F = {start_norm:.6g}")
     targets = np.geomspace(start_norm, max_norm, max(levels, 2) + 1)[1:]
     why, detail = Stop.NORM_REACHED, ""
+    begin = time.perf_counter()
+    deadline = None if max_seconds is None else begin + max_seconds
 
     def rhs(_, x):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _OutOfTime                                # checked at every evaluation, within a level
         ws = unpack(x[:n_w])
         log_risk, log_g, dirs = _log_grad_parts(ws, Z, loss)
         if dirs is None:
@@ -121,7 +131,6 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
     snaps, tau_kept, tau, nfev = [snap(x)], [0.0], 0.0, 0
     # ||W|| <= ||W(0)|| e^tau, so a level needs tau >= log(level/||W(0)||); 50x the whole range is ample
     span = 50.0 * (np.log(targets[-1] / start_norm) + 1.0)
-    begin = time.perf_counter()
     for level in targets:
         def event(_, y, level=level):
             return network.max_fro(unpack(y[:n_w])) - level
@@ -130,6 +139,10 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
             sol = solve_ivp(rhs, (tau, tau + span), x, method=method, rtol=rtol, atol=atol, events=event)
         except FloatingPointError as exc:
             why, detail = Stop.ZERO_GRADIENT, str(exc)
+            break
+        except _OutOfTime:
+            why = Stop.TIME_BUDGET
+            detail = f"max_seconds={max_seconds:g} reached between levels {len(snaps) - 1} and {len(snaps)}"
             break
         nfev += int(sol.nfev)
         if sol.status < 0 or not sol.t_events[0].size:
@@ -142,7 +155,7 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
         if until is not None and until(s):
             why = Stop.UNTIL
             break
-        if max_seconds is not None and time.perf_counter() - begin > max_seconds:
+        if deadline is not None and time.perf_counter() > deadline:
             why = Stop.TIME_BUDGET
             break
     info = {"nfev": nfev, "seconds": time.perf_counter() - begin, "rtol": rtol, "atol": atol, "solver": method,

@@ -6,8 +6,10 @@ problem and gives a different ubar.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,11 +17,19 @@ import quadprog
 from scipy.optimize import linprog, nnls
 
 MAX_VERTEX_CANDIDATES = 200_000
+CACHE_SIZE = 32      # solved max-margin problems kept (keyed on the data's blake2b digest and shape)
 SUPPORT_RTOL = 1e-7  # z_i is a support vector when <u, z_i> <= 1 + SUPPORT_RTOL (u the QP solution)
+
+
+_SOLVED: OrderedDict = OrderedDict()
 
 
 class NotSeparable(ValueError):
     """No u with <u, z_i> > 0 for every i: the data is not separable through the origin."""
+
+
+class TooManyVertices(ValueError):
+    """alpha's exact vertex enumeration would visit more than MAX_VERTEX_CANDIDATES vertex candidates."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,39 @@ def _certify(Z: np.ndarray, u: np.ndarray, lam: np.ndarray) -> MaxMargin:
 
 
 def max_margin(Z: np.ndarray) -> MaxMargin:
-    """Exact hard-margin solution by quadprog's dual active-set method (Goldfarb-Idnani)."""
+    """Exact hard-margin solution by quadprog's dual active-set method (Goldfarb-Idnani), in the
+    smaller of the two dimensions: d when n >= d, else the n-dimensional row span of Z (u = Q v with
+    Q an orthonormal basis containing every z_i, so min ||v||^2 s.t. (Z Q) v >= 1 is the same problem
+    with the same multipliers; see `_solve`).  Cached on the data's bytes (blake2b): a command that
+    asks twice solves once."""
+    Z = np.ascontiguousarray(Z, dtype=float)
+    if Z.ndim != 2:
+        raise ValueError(f"max_margin needs a 2-D array of z_i = y_i x_i; got shape {Z.shape}")
+    key = (hashlib.blake2b(Z.tobytes(), digest_size=20).digest(), Z.shape)
+    if key in _SOLVED:
+        _SOLVED.move_to_end(key)
+        return _SOLVED[key]
+    mm = _SOLVED[key] = _solve(Z)
+    while len(_SOLVED) > CACHE_SIZE:
+        _SOLVED.popitem(last=False)
+    return mm
+
+
+def _solve(Z: np.ndarray) -> MaxMargin:
+    """quadprog on min ||v||^2 s.t. A v >= 1: A = Z in the primal (n >= d); for n < d, A = R^T from
+    Z^T = Q R (Q: d x n orthonormal, u = Q v), since Z Q = R^T.  In the reduced form u is recovered as
+    Z^T lambda (= Q R lambda = Q v by the reduced stationarity), so no d x n Q is ever formed."""
     n, d = Z.shape
+    A = np.linalg.qr(Z.T, mode="r").T if n < d else Z
+    k = A.shape[1]
     try:
-        u, _, _, _, lam, _ = quadprog.solve_qp(np.eye(d), np.zeros(d), Z.T.copy(), np.ones(n))
+        v, _, _, _, lam, _ = quadprog.solve_qp(np.eye(k), np.zeros(k), np.ascontiguousarray(A.T), np.ones(n))
     except ValueError as exc:  # quadprog: "constraints are inconsistent, no solution"
         raise NotSeparable(str(exc)) from None
-    return _certify(Z, u, lam)
+    mm = _certify(Z, Z.T @ lam if n < d else v, lam)
+    for a in (mm.ubar, mm.support, mm.dual):
+        a.flags.writeable = False                    # shared by every caller of the cache
+    return mm
 
 
 def max_margin_nnls(Z: np.ndarray) -> MaxMargin:
@@ -81,8 +117,17 @@ def span_basis(V: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     """Orthonormal basis (columns) of the row span of V."""
     if len(V) == 0:
         return np.zeros((V.shape[1], 0))
-    _, s, vt = np.linalg.svd(V, full_matrices=False)
+    s, vt = _right_svd(V)
     return vt[s > rtol * s[0]].T
+
+
+def _right_svd(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values and right singular vectors of V; a tall V through its d x d QR factor R first
+    (V = Q R has R's singular values and right vectors), so it costs O(n d^2), not an n x d U."""
+    if V.shape[0] > V.shape[1]:
+        V = np.linalg.qr(V, mode="r")
+    _, s, vt = np.linalg.svd(V, full_matrices=False)
+    return s, vt
 
 
 def support_spans_data(Z: np.ndarray, mm: MaxMargin) -> tuple[bool, bool]:
@@ -108,11 +153,9 @@ def alpha(Z: np.ndarray, mm: MaxMargin) -> float:
     m = P.shape[1]
     if m == 0:
         return float("inf")  # one-dimensional data: ubar-perp is {0}; every xi-condition is void
+    check_vertex_budget(len(P), m)
     if _recession_direction(P):
         return 0.0
-    if math.comb(len(P), m) > MAX_VERTEX_CANDIDATES:
-        raise ValueError(f"alpha: {len(P)} support vectors in dimension {m + 1} give too many vertex candidates "
-                         f"(> {MAX_VERTEX_CANDIDATES}); generic data has at most d support vectors")
     best = 0.0
     for rows in itertools.combinations(range(len(P)), m):
         A = P[list(rows)]
@@ -122,6 +165,21 @@ def alpha(Z: np.ndarray, mm: MaxMargin) -> float:
         if np.all(P @ xi <= 1.0 + 1e-9):
             best = max(best, float(np.linalg.norm(xi)))
     return 1.0 / best if best > 0 else 0.0
+
+
+def vertex_candidates(n_support: int, m: int) -> int:
+    """How many (m)-subsets of the support vectors alpha's vertex enumeration visits."""
+    return math.comb(n_support, m)
+
+
+def check_vertex_budget(n_support: int, m: int) -> None:
+    """Refuse, before any work, an enumeration beyond MAX_VERTEX_CANDIDATES (one line)."""
+    count = vertex_candidates(n_support, m)
+    if count > MAX_VERTEX_CANDIDATES:
+        shown = f"{count:.3g}" if count < 10**300 else "more than 1e300"
+        raise TooManyVertices(f"alpha: {n_support} support vectors in dimension {m + 1} give {shown} vertex "
+                              f"candidates (limit {MAX_VERTEX_CANDIDATES:,}); alpha is computed exactly only for "
+                              f"data with few support vectors (generic data has at most d)")
 
 
 def _recession_direction(P: np.ndarray) -> bool:
