@@ -60,26 +60,38 @@ def main() -> None:
               help="a finished `aligncheck alexnet --out DIR` folder: adds Figure 3 (FIG3a, FIG3b) to the report")
 @click.option("--horizon-scale", type=click.FloatRange(min=0.01, max=1000.0), default=1.0, show_default=True,
               help="run every simulation this many times longer (limits left `inconclusive` need longer runs)")
+@click.option("--overwrite", is_flag=True, help="--out may be an existing report folder: it is emptied first")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="finish an interrupted run in DIR with its own options, skipping the runs it finished")
 def verify(profile: str, out: str | None, seed: int, data_file: str | None, claims: tuple[str, ...], device: str,
-           formats: tuple[str, ...], alexnet_dir: str | None, horizon_scale: float) -> None:
+           formats: tuple[str, ...], alexnet_dir: str | None, horizon_scale: float, overwrite: bool,
+           resume_dir: str | None) -> None:
     """Run every claim and write the verification report (report.html, report.md, results, summary.json).
+
+    Ctrl-C (SIGINT) or SIGTERM stops at the next run's end and writes the report of what finished, marked
+    interrupted; `--resume DIR` completes it.  Every finished run is journalled in DIR/journal.jsonl as it ends.
 
     \b
     Exit status: 0 every claim held, is a catalogued erratum, or shows its trend;
                  1 a claim failed (not a catalogued erratum), a check errored, or a claim was checked
                    nowhere (vacuous or inconclusive on every run; with --data this is reported, not an error);
-                 2 bad input or usage."""
+                 2 bad input or usage; 130 interrupted by SIGINT; 143 by SIGTERM."""
     from tqdm import tqdm
 
     from dynamics import backend
     from theorems import REGISTRY
     from theorems.experiments.alexnet import load_result
     from theorems.run.profiles import long_specs, profile_specs
+    from theorems.run.verify import Interrupted
     from theorems.run.verify import verify as run_verify
 
-    from .reporting import summary as summaries
-    from .reporting.write import default_run_id, write
+    from .reporting import journal
 
+    from .reporting import summary as summaries
+    from .reporting.write import write
+
+    if resume_dir is not None:
+        profile, seed, data_file, claims, device, formats, alexnet_dir, horizon_scale = _resumed(resume_dir)
     unknown = [c for c in claims if c not in REGISTRY]
     if unknown:
         _fail(f"unknown claim id(s) {unknown}; see `aligncheck claims`")
@@ -106,15 +118,29 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
         total += any(c.experiment is not None for c in selected)
     except USER_ERRORS as exc:
         _fail(str(exc))
-    with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar:
+    if resume_dir is not None:
+        out_dir, finished = Path(resume_dir), journal.read(Path(resume_dir))
+    else:
+        out_dir, finished = _output_dir(out, profile, seed, overwrite), {}
+        journal.start(out_dir, dict(profile=profile, seed=seed, data=data_file, claims=list(claims), device=device,
+                                    formats=list(formats), alexnet=alexnet_dir, horizon_scale=horizon_scale))
+    signals = journal.Signals()
+    with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar, signals:
         def tick(label):
             if label.startswith("shrink"):
                 bar.set_postfix_str(label)
             else:
                 bar.update(1)
-        outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device,
-                             alexnet=alexnet, horizon_scale=horizon_scale)
-    out_dir = Path(out) if out else Path("reports") / default_run_id(profile, seed)
+        try:
+            outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device,
+                                 alexnet=alexnet, horizon_scale=horizon_scale, finished=finished,
+                                 on_run=lambda run_id, vs, cs: journal.append(out_dir, run_id, vs, cs),
+                                 stop=signals.received)
+        except Interrupted as stopped:
+            write(stopped.outcome, out_dir, formats=formats)
+            click.echo(f"interrupted ({stopped.done} of {stopped.total} runs): partial report in {out_dir}; "
+                       f"finish it with `aligncheck verify --resume {out_dir}`", err=True)
+            sys.exit(signals.exit_code())
     write(outcome, out_dir, formats=formats)
     summary = summaries.summarise(outcome)
     click.echo(f"report: {out_dir / 'report.html'}  (also report.md)")
@@ -152,6 +178,53 @@ def claims(as_json: bool, markdown: bool) -> None:
     click.echo(f"{'ID':<26} {'KIND':<10} {'RUNS':<5} {'PAPER':<45} STATEMENT")
     for r in rows:
         click.echo(f"{r['id']:<26} {r['kind']:<10} {r['runs']:<5} {r['paper_ref']:<45} {r['statement']}")
+
+
+def _output_dir(out: str | None, profile: str, seed: int, overwrite: bool) -> Path:
+    """The report folder, made now (before any simulation): --out if it is new, empty, or --overwrite (then
+    emptied); else a new folder reports/<timestamp>-<profile>-s<seed>[-k], unique even for runs started in
+    the same second."""
+    import shutil
+
+    from .reporting.write import default_run_id
+
+    if out is None:
+        base = Path("reports") / default_run_id(profile, seed)
+        for k in range(1, 1000):
+            path = base if k == 1 else base.with_name(f"{base.name}-{k}")
+            try:
+                path.mkdir(parents=True)   # atomic: exactly one of two concurrent runs gets each name
+                return path
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                _fail(f"cannot create the report folder {path}: {exc.strerror}")
+        _fail(f"no free report folder name beside {base}")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        _fail(f"--out {path} exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            _fail(f"--out {path} is not empty: give --overwrite to replace it, or --resume {path} to finish it")
+        for child in path.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create --out {path}: {exc.strerror}")
+    return path
+
+
+def _resumed(resume_dir: str) -> tuple:
+    """The options an interrupted run was started with (its run.json)."""
+    from .reporting import journal
+
+    try:
+        cfg = journal.config(Path(resume_dir))
+    except ValueError as exc:
+        _fail(str(exc))
+    return (cfg["profile"], cfg["seed"], cfg["data"], tuple(cfg["claims"]), cfg["device"], tuple(cfg["formats"]),
+            cfg["alexnet"], cfg["horizon_scale"])
 
 
 def _check_data(path):

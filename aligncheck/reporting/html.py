@@ -115,6 +115,7 @@ statement, checked on simulated gradient-flow and gradient-descent runs, or prov
 <p class="muted">profile <code>{{ p.profile }}</code>, seed {{ p.seed }}, data: {{ p.data or "generated" }}; {{ n_specs }} runs; {{ "%.1f"|format(p.seconds or 0) }} s;
 commit <code>{{ p.git_commit or "unknown" }}</code>; started {{ p.started }}; Python {{ p.python }} on {{ p.platform }};
 {{ versions }}.<br>{{ backend }}.</p>
+{% if p.interrupted %}<p><b>Interrupted</b> after {{ p.interrupted }}: a partial report; <code>aligncheck verify --resume DIR</code> finishes it.</p>{% endif %}
 <p>Statuses: {% for s, meaning in statuses.items() %}<b>{{ s }}</b> {{ meaning }}{{ "; " if not loop.last else "." }}{% endfor %}
 Worst slack: the smallest (rhs &minus; lhs) over all checked points (mirrored for &ge;; &minus;|lhs &minus; rhs| for identities);
 negative means violated.</p>

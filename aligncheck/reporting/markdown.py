@@ -62,6 +62,8 @@ def report(outcome: Outcome, summary: dict) -> str:
         + f", Python {p['python']}, {p['platform']}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items() if v),
         f"- {backend_note(p)}",
+        *([f"- **interrupted** after {p['interrupted']}: a partial report (`aligncheck verify --resume DIR` "
+           "finishes it)"] if p.get("interrupted") else []),
         "- totals: " + ", ".join(f"{k}: {v}" for k, v in status_counts(summary).items()),
         "",
         "Statuses: " + "; ".join(f"`{s}` {m}" for s, m in STATUS_MEANINGS.items()) + ".",

@@ -137,16 +137,31 @@ def add_alexnet(out: Outcome, result: dict) -> None:
     out.provenance["alexnet"] = result["dir"]
 
 
+class Interrupted(Exception):
+    """verify stopped at a safe point (between runs) because `stop()` said so; `outcome` holds what finished."""
+
+    def __init__(self, outcome: Outcome, done: int, total: int):
+        super().__init__(f"interrupted ({done} of {total} runs)")
+        self.outcome, self.done, self.total = outcome, done, total
+
+
 def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: list[str] | None = None,
            progress: Callable[[str], None] | None = None, device: str = "auto", alexnet: dict | None = None,
-           horizon_scale: float = 1.0) -> Outcome:
+           horizon_scale: float = 1.0, finished: dict | None = None,
+           on_run: Callable[[str, list, list], None] | None = None,
+           stop: Callable[[], bool] | None = None) -> Outcome:
     """Check every registered claim (or those in `claims`) on the runs of `profile`.
 
     Gradient-descent runs step on the backend `device` selects (dynamics.backend: "auto" is CUDA when
     torch sees one, else numpy); flows, shrinking and every claim's evaluation are numpy float64.  On
     a torch backend a few runs are also re-run on numpy and their agreement is recorded.  `alexnet`: a
     finished `aligncheck alexnet` result (theorems.experiments.alexnet.load_result) for FIG3a/FIG3b.
-    `horizon_scale` runs every simulation that many times longer (for limits left inconclusive)."""
+    `horizon_scale` runs every simulation that many times longer (for limits left inconclusive).
+
+    Interrupt and resume: after each run `on_run(run_id, verdicts, controls)` is called (to journal them),
+    then `stop()` is asked; if it says so, Interrupted is raised with the outcome of what finished.  Runs in
+    `finished` ({run_id: (verdicts, controls)}, from a journal) are not simulated again: their verdicts are
+    taken as they are, so a resumed run's results equal an uninterrupted one's."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     selected = ordered(REGISTRY[c] for c in (claims or REGISTRY))
@@ -161,18 +176,25 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
             if control is not None:
                 out.controls.append(control)
     tick("identities")
-    trajectories = {}
+    trajectories, finished = {}, finished or {}
     on_runs = [c for c in selected if plan.needs_run(c) and not plan.on_long_runs(c)]
-    for i, spec in enumerate(out.specs):
-        _check_run(out, on_runs, f"run{i:03d}", spec, device, trajectories)
-        tick(f"run{i:03d}")
     # the limits (asymptotic claims) are judged on long runs of their own, numbered after the others
     limits = [c for c in selected if plan.on_long_runs(c)]
-    for spec in long_specs(limits, profile, seed, data, horizon_scale):
-        run_id = f"run{len(out.specs):03d}"
-        out.specs.append(spec)
-        _check_run(out, limits, run_id, spec, device, trajectories)
+    short, long = len(out.specs), long_specs(limits, profile, seed, data, horizon_scale)
+    out.specs += long
+    for i, spec in enumerate(out.specs):
+        run_id, n_v, n_c = f"run{i:03d}", len(out.verdicts), len(out.controls)
+        if run_id in finished:
+            out.verdicts += finished[run_id][0]
+            out.controls += finished[run_id][1]
+        else:
+            _check_run(out, on_runs if i < short else limits, run_id, spec, device, trajectories)
+            if on_run is not None:
+                on_run(run_id, out.verdicts[n_v:], out.controls[n_c:])
         tick(run_id)
+        if stop is not None and stop() and i + 1 < len(out.specs):
+            out.provenance["interrupted"] = f"{i + 1} of {len(out.specs)} runs"
+            raise Interrupted(out, i + 1, len(out.specs))
     experiments = [c for c in selected if c.experiment is not None]
     for claim in experiments:
         out.verdicts.append(plan.check(claim))
