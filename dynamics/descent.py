@@ -16,6 +16,7 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from . import backend as _backend
+from . import budget
 from . import network
 from .trajectory import GDSums, Policy, Rule, Snapshot, Stop, Trajectory, log_checkpoints
 
@@ -117,6 +118,7 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
     start = time.perf_counter()
     with be.small_kernels():
         for t in range(steps + 1):
+            budget.check()
             grads = network.layer_grads(ws, Zb, loss)
             eta, radius = policy.step_size(state, ws, grads, loss)
             g2 = _sq_norm(grads)   # ||grad R(W(t))||^2, once: the stall test and the Appendix-C sums
@@ -169,6 +171,7 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
     why, begin, t = Stop.MAX_STEPS, time.perf_counter(), 0
     L = len(ws)
     while t < max_steps:
+        budget.check()
         # the rank-one factors of the gradients, dR/dW_k = exp(log_c) a_k c_k^T: their norms are cheap
         log_c, ghat = network.grad_parts(network.margins(network.product(ws), Z), Z, loss)
         a, cs = network.grad_factors(ws, ghat)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from . import network
+from . import budget, network
 from .trajectory import Policy, Rule, Snapshot, Stop, Trajectory, log_checkpoints
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -45,6 +45,7 @@ def gradient_flow(ws0, Z, loss, horizon: float, checkpoints: int = 40,
     times = log_checkpoints(horizon, checkpoints, integer=False)
 
     def rhs(_, x):
+        budget.check()
         return _pack(field(unpack(x), Z, loss))
 
     events = []

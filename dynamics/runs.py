@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
-from . import backend, data, descent, flow, init, losses, network
+from . import backend, budget, data, descent, flow, init, losses, network
 
 # Limits a RunSpec is checked against before any work (RunSpec.validate): each refusal is one line.
 MAX_N = 100_000              # data rows (random: n; a27: d + n_extra)
@@ -303,11 +303,13 @@ def on_device(spec: RunSpec) -> bool:
     return spec.method == "gd" and not (spec.policy == "relative" and spec.max_norm is not None)
 
 
-def simulate(spec: RunSpec, device: str = "numpy"):
+def simulate(spec: RunSpec, device: str = "numpy", max_seconds: float | None = None):
     """The trajectory of `spec` (cached: simulate once, check many); gradient-descent steps run on
-    `device` (see dynamics.backend), every snapshot is numpy float64.  The spec is validated first."""
+    `device` (see dynamics.backend), every snapshot is numpy float64.  The spec is validated first.
+    A simulation running past `max_seconds` raises dynamics.budget.BudgetExceeded (nothing is cached)."""
     spec.validate()
-    return _simulate(spec, backend.resolve(device) if on_device(spec) else "numpy")
+    with budget.time_budget(max_seconds):
+        return _simulate(spec, backend.resolve(device) if on_device(spec) else "numpy")
 
 
 @lru_cache(maxsize=256)

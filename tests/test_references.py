@@ -45,3 +45,17 @@ def test_an_inaccurate_flow_is_an_error_not_a_wider_tolerance():
     assert v.status == "error" and "not accurate enough" in v.message, v.message
     accurate = flow.gradient_flow(ws0, ds.Z, loss, horizon=50.0, checkpoints=12)
     assert evaluate(REGISTRY["L2.6a"], accurate).status == "pass"
+
+
+def test_a_simulation_past_its_budget_is_an_error_not_a_hang():
+    from dynamics.budget import BudgetExceeded
+    from dynamics.runs import RunSpec, simulate
+    from theorems.model import Outcome
+    from theorems.run.verify import _check_run
+
+    spec = RunSpec(method="gd", policy="constant", eta=0.01, horizon=10**7, checkpoints=5)
+    with pytest.raises(BudgetExceeded):
+        simulate(spec, max_seconds=0.2)
+    out = Outcome()
+    _check_run(out, [REGISTRY["EQ3.3"]], "run000", spec, "numpy", {}, max_seconds=0.2)
+    assert out.verdicts[0].status == "error" and "budget" in out.verdicts[0].message

@@ -12,10 +12,11 @@ from dynamics.runs import RunSpec, dataset, initial_weights
 from ..model import Claim
 
 PROFILES = {
-    # runs per family (flow / gd-a35 / gd-constant), horizon scale, shrink budget (examples)
-    "quick": dict(runs=3, horizon=1.0, shrink=60),
-    "ci": dict(runs=8, horizon=1.0, shrink=150),
-    "thorough": dict(runs=30, horizon=4.0, shrink=500),
+    # runs per family (flow / gd-a35 / gd-constant), horizon scale, shrink budget (examples), and the time
+    # budget of one simulation in seconds (past it: an error of the run, reported as such; never a hang)
+    "quick": dict(runs=3, horizon=1.0, shrink=60, budget=120.0),
+    "ci": dict(runs=8, horizon=1.0, shrink=150, budget=120.0),
+    "thorough": dict(runs=30, horizon=4.0, shrink=500, budget=600.0),
 }
 
 

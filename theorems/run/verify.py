@@ -14,6 +14,7 @@ from typing import Callable
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
+from dynamics.budget import BudgetExceeded
 from dynamics.runs import RunSpec, simulate
 
 from ..engine.evaluate import slack_series
@@ -24,17 +25,17 @@ from .strategies import run_specs
 
 # what simulating a drawn run may raise when its dynamics break down (overflow, a solver or a step policy
 # refusing its input); anything else is a bug of the suite and propagates
-SIMULATION_ERRORS = (ArithmeticError, ValueError, RuntimeError)
+SIMULATION_ERRORS = (ArithmeticError, ValueError, RuntimeError, BudgetExceeded)
 
 
-def shrink(claim: Claim, budget: int, horizon_scale: float = 1.0) -> Verdict | None:
+def shrink(claim: Claim, budget: int, horizon_scale: float = 1.0, max_seconds: float | None = None) -> Verdict | None:
     """The smallest run hypothesis finds on which `claim` fails (None if it finds none within the budget;
     an `error` verdict if a drawn run could not be simulated)."""
     method = None if claim.runs == "any" else claim.runs
     loss = "logistic" if "A3.1" in claim.hypotheses else None
 
     def fails(spec):
-        return plan.check(claim, simulate(spec)).status == "fail"
+        return plan.check(claim, simulate(spec, max_seconds=max_seconds)).status == "fail"
 
     try:
         spec = find(run_specs(method=method, loss=loss, horizon_scale=horizon_scale), fails,
@@ -49,10 +50,12 @@ def shrink(claim: Claim, budget: int, horizon_scale: float = 1.0) -> Verdict | N
     return plan.check(claim, simulate(spec), run_id="shrunk", spec=spec.to_json())
 
 
-def _check_run(out: Outcome, claims: list, run_id: str, spec: RunSpec, device: str, trajectories: dict) -> None:
-    """Simulate `spec` once (gradient descent on `device`) and check on it every claim that speaks about it."""
+def _check_run(out: Outcome, claims: list, run_id: str, spec: RunSpec, device: str, trajectories: dict,
+               max_seconds: float | None = None) -> None:
+    """Simulate `spec` once (gradient descent on `device`, within `max_seconds`) and check on it every claim
+    that speaks about it."""
     try:
-        traj = simulate(spec, device)
+        traj = simulate(spec, device, max_seconds)
     except SIMULATION_ERRORS as exc:  # the simulation itself broke: every claim it was for reports the error
         out.verdicts += [Verdict(c.id, run_id, "error", spec=spec.to_json(),
                                  message=f"simulation failed: {type(exc).__name__}: {exc}") for c in claims]
@@ -177,6 +180,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
                 out.controls.append(control)
     tick("identities")
     trajectories, finished = {}, finished or {}
+    max_seconds = PROFILES[profile]["budget"] * horizon_scale
     on_runs = [c for c in selected if plan.needs_run(c) and not plan.on_long_runs(c)]
     # the limits (asymptotic claims) are judged on long runs of their own, numbered after the others
     limits = [c for c in selected if plan.on_long_runs(c)]
@@ -188,7 +192,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
             out.verdicts += finished[run_id][0]
             out.controls += finished[run_id][1]
         else:
-            _check_run(out, on_runs if i < short else limits, run_id, spec, device, trajectories)
+            _check_run(out, on_runs if i < short else limits, run_id, spec, device, trajectories, max_seconds)
             if on_run is not None:
                 on_run(run_id, out.verdicts[n_v:], out.controls[n_c:])
         tick(run_id)
@@ -212,7 +216,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
         failing = aggregate(claim.id, [v for v in out.verdicts if v.claim_id == claim.id]) in ("fail", "erratum")
         if failing or claim.id in known:
             tick(f"shrink {claim.id}")
-            cx = out.counterexamples[claim.id] = shrink(claim, PROFILES[profile]["shrink"])
+            cx = out.counterexamples[claim.id] = shrink(claim, PROFILES[profile]["shrink"], max_seconds=max_seconds)
             if cx is not None and not failing:
                 out.verdicts.append(cx)
     keep_series(out, selected, trajectories)
