@@ -91,6 +91,8 @@ PROD = Limit(lambda s, t: _log(_prod_v1_gap(s, t)), 1e-4, _x_min_fro2, 1.0,
              "1 - |<w_prod/prod ||W_k||_F, v_1>|", "Lemma 2.6a,b: O(1/min_k ||W_k||_F^2)")
 RISK = Limit(lambda s, t: s.log_risk, 1e-30, None, None, "R(W)", "Theorem 2.2 gives no rate")
 NORMS = Limit(_inv_min_fro, 1 / 20, None, None, "1/min_k ||W_k||_F", "no rate in the paper")
+WPROD = Limit(lambda s, t: -math.log(float(np.linalg.norm(s.w_prod))), 1 / 20, None, None, "1/||w_prod||",
+              "Theorem 2.2: ||w_prod|| -> inf (no rate)")
 V1 = Limit(lambda s, t: _log(_v1_ubar_gap(s, t)), 1e-4, lambda s, t: _x_w1(s, t, 2), 1.0,
            "1 - |<v_1, ubar>|", "Theorem 2.8's proof + (B.18): ||Pi_perp v_1|| = O(1/||W_1||_F)")
 UBAR = Limit(lambda s, t: _log(_ubar_gap(s, t)), 1e-2, _x_w1, 1.0,
@@ -115,6 +117,20 @@ def _wrong(lim, complement):
 
 def _trend(lim):
     return lambda traj: check_limit(lim, traj)
+
+
+def _all_of(*limits):
+    """One trend rule for a claim that is several limits at once: the first verdict that is not a trend
+    decides; the details are the first limit's, with each further limit's summary under "and"."""
+    def rule(traj):
+        vs = [check_limit(lim, traj) for lim in limits]
+        worst = next((v for v in vs if v.status != "trend"), vs[0])
+        out = Verdict("", "", worst.status, n_checked=vs[0].n_checked, lhs=vs[0].lhs, rhs=vs[0].rhs, where=vs[0].where,
+                      message="; ".join(v.message for v in vs), details=dict(vs[0].details))
+        out.details["and"] = [{k: v.details.get(k) for k in ("quantity", "threshold", "final", "reached_at")}
+                              for v in vs[1:]]
+        return out
+    return rule
 
 
 def _comp(f):
@@ -241,8 +257,11 @@ _limit_claim("T2.2b", "Theorem 2.2", "flow: ||W_k||_F -> inf for every k", "flow
 _limit_claim("T2.2c", "Theorem 2.2", "flow: ||W_k/||W_k||_F - u_k v_k^T||_F -> 0 (equivalently ||W_k||_2/||W_k||_F -> 1)",
              "flow", FLOW, RANK1, _comp(_rank_one_gap))
 _limit_claim("T2.2d", "Theorem 2.2", "flow: |<v_{k+1}, u_k>| -> 1", "flow", FLOW, ALIGN, _comp(_align_gap))
-_limit_claim("T2.2e", "Theorem 2.2", "flow: |<w_prod / prod ||W_k||_F, v_1>| -> 1 and ||w_prod|| -> inf",
-             "flow", FLOW, PROD, _comp(_prod_v1_gap))
+_claims.append(Claim(
+    "T2.2e", "Theorem 2.2", "asymptotic", "flow: |<w_prod / prod ||W_k||_F, v_1>| -> 1 and ||w_prod|| -> inf",
+    runs="flow", hypotheses=FLOW, long_runs=long_runs, trend=_all_of(PROD, WPROD),
+    control=_all_of(_wrong(PROD, _comp(_prod_v1_gap)), _wrong(WPROD, lambda s, t: -WPROD.log_gap(s, t))),
+    control_note="the wrong limits: the alignment gap's complement -> 0 and ||w_prod|| -> 0"))
 _limit_claim("T2.8a", "Theorem 2.8", "flow, exp and logistic, A2.7: |<v_1, ubar>| -> 1", "flow", FLOW + ("A2.7",),
              V1, _comp(_v1_ubar_gap))
 _limit_claim("T2.8b", "Theorem 2.8", "flow: w_prod / prod ||W_k||_F -> ubar", "flow", FLOW + ("A2.7",), UBAR,
