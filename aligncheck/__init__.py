@@ -21,7 +21,7 @@ except metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = ["__version__", "claims", "trajectory", "check", "verify", "load_report", "watch"]
-_API = {"claims": "api", "trajectory": "api", "check": "api", "verify": "api", "load_report": "api", "watch": "watch"}
+_API = {"claims": "api", "trajectory": "api", "check": "api", "verify": "api", "load_report": "api", "watch": "monitor"}
 
 
 def __getattr__(name: str) -> object:

@@ -415,3 +415,5 @@ def alexnet(data_dir: str | None, device: str, epochs: float | None, width_scale
     # like verify: a claim that fails (or a control that is not caught) is exit status 1
     sys.exit(1 if any(v["status"] == "fail" for v in result["verdicts"])
              or any(c["status"] != "fail" for c in result["controls"]) else 0)
+from .monitor import inspect_command  # noqa: E402
+main.add_command(inspect_command, "inspect")

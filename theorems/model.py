@@ -26,8 +26,8 @@ STATUS_MEANINGS = {
     "fail": "violated beyond its tolerance on some run (a finding: see its counterexample)",
     "erratum": "false as printed, a catalogued erratum (its corrected form is a claim of its own)",
     "vacuous": "its hypotheses were not met on any run (never counted as a pass)",
-    "inconclusive": "a limit still improving but short of its threshold when the run ended (horizon too short "
-                    "or the run stalled: `verify --horizon-scale X` runs longer)",
+    "inconclusive": "a limit not decided when the run ended: still improving but short of its threshold, or too "
+                    "few records to tell (horizon too short or the run stalled: `verify --horizon-scale X` runs longer)",
     "trend": "a limit or an experiment: finite-time evidence consistent with it (never a pass)",
     "error": "the check itself broke, or its simulation failed",
     "not checked": "left out of this run (`--claim`, or Figure 3 without `--alexnet`)",

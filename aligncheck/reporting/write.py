@@ -14,9 +14,9 @@ from . import markdown
 from .summary import reproduce_command, summarise, summary_table_md
 from .tables import FORMATS, write_csv, write_jsonl, write_parquet
 
-REFERENCE_COMMANDS = ("aligncheck alexnet --seed 0 --out reports/reference/alexnet",
-                      "aligncheck verify --profile thorough --seed 0 --alexnet reports/reference/alexnet "
-                      "--out reports/reference")
+REFERENCE_COMMANDS = ("aligncheck alexnet --seed 0 --out reports/reference-alexnet",
+                      "aligncheck verify --profile thorough --seed 0 --alexnet reports/reference-alexnet "
+                      "--out reports/reference --overwrite")
 
 
 def default_run_id(profile: str, seed: int) -> str:
