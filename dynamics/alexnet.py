@@ -171,7 +171,10 @@ def train(images, *, init: str = "default", width_scale: float = 1.0, epochs: fl
             loss.backward()
             opt.step()
             step += 1
-            run_loss += float(loss.detach()) * len(idx)
+            value = float(loss.detach())
+            if not math.isfinite(value):   # a diverging run is reported, never turned into NaN weights and a crash later
+                raise ValueError(f"training diverged at SGD step {step}: loss {value} (lower --lr)")
+            run_loss += value * len(idx)
             run_acc += float((out.argmax(1) == y[idx]).float().sum())
             run_n += len(idx)
             if step % log_every == 0 or step == total:

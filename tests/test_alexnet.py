@@ -295,3 +295,14 @@ def test_alexnet_trains_on_cuda():
 
     r = alexnet.train(cifar.generated_standin(256), width_scale=0.25, max_steps=5, log_every=5, device="cuda")
     assert r["device"].startswith("cuda") and r["steps"] == 5
+
+
+def test_a_diverging_run_ends_with_one_clear_line(tmp_path):
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from aligncheck.cli import main
+
+    r = CliRunner().invoke(main, ["alexnet", "--device", "cpu", "--max-steps", "30", "--lr", "1e8",
+                                  "--width-scale", str(TINY), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "diverged at SGD step" in r.output and r.output.count("\n") <= 2, r.output

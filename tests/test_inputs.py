@@ -1,5 +1,6 @@
 """Inputs that must be refused with one line, never executed, never left to run away: crafted CIFAR-10
 pickles, out-of-range RunSpecs, malformed data files, too many support vectors, and flow time budgets."""
+import json
 import math
 import os
 import pickle
@@ -285,3 +286,42 @@ def test_geometric_flow_honours_max_seconds_within_a_level(method):
     assert time.perf_counter() - t < 0.3 + 0.5
     assert tr.stop is Stop.TIME_BUDGET and len(tr.snapshots) >= 1 and math.isfinite(tr.snapshots[-1].t)
 
+
+
+# --- any input to the command line: exit 0, 1 or 2, never a traceback ----------------------------------
+
+from click.testing import CliRunner  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                        st.sampled_from(["data", "hidden", "horizon", "checkpoints", "eta", "scale", "method",
+                                         "policy", "loss", "seed", "init", "radius", "max_norm", "x"]), inner,
+                        max_size=5), max_leaves=12)
+
+
+def _clean_exit(result) -> bool:
+    from_exit = result.exception is None or isinstance(result.exception, SystemExit)
+    return from_exit and result.exit_code in (0, 1, 2) and "Traceback" not in result.output
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(JSON)
+def test_check_spec_never_tracebacks(value):
+    from aligncheck.cli import main
+
+    r = CliRunner().invoke(main, ["check", "A1.2", "--spec", json.dumps(value)])
+    assert _clean_exit(r), r.output
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=200), st.sampled_from([".csv", ".npz", ".txt"]))
+def test_data_files_never_traceback(tmp_path_factory, blob, suffix):
+    from aligncheck.cli import main
+
+    path = tmp_path_factory.mktemp("fuzz") / f"data{suffix}"
+    path.write_bytes(blob)
+    for args in (["problem", "--data", str(path)], ["verify", "--data", str(path), "--out", str(path.parent / "r")]):
+        r = CliRunner().invoke(main, args)
+        assert _clean_exit(r) and r.exit_code == 2, r.output

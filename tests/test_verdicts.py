@@ -37,6 +37,7 @@ def _without_timing(path: Path) -> list:
     return json.loads(path.read_text())["claims"]
 
 
+@pytest.mark.slow   # two verify runs in fresh processes (about 40 s): pytest -m slow
 def test_same_command_same_files_in_any_process(tmp_path):
     """Two runs of one profile and seed in separate processes with different hash seeds: identical results
     (timing and provenance aside)."""

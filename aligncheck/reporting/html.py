@@ -19,6 +19,7 @@ import markupsafe
 from theorems.model import REGISTRY, Outcome
 
 from . import plots
+from .files import write_atomic
 from .markdown import fmt_list
 from .summary import (DIGEST_TITLES, STATUS_MEANINGS, backend_note, digest, fmt, method_notes, reproduce_command,
                       status_counts)
@@ -416,5 +417,5 @@ def write_index(root: str | Path) -> Path:
     """reports/index.html: every run under `root` (directories with summary.json), oldest first."""
     root = Path(root)
     path = root / "index.html"
-    path.write_text(render_index(root))
+    write_atomic(path, render_index(root))
     return path

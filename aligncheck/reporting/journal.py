@@ -11,7 +11,7 @@ from pathlib import Path
 
 from theorems.model import Verdict
 
-from .write import write_atomic
+from .files import write_atomic
 
 JOURNAL, CONFIG = "journal.jsonl", "run.json"
 

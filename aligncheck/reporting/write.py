@@ -3,14 +3,13 @@ summary.json, the figures; and the note beside the committed reference report.""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from theorems.model import Outcome
 
 from . import markdown
+from .files import atomic, write_atomic
 from .summary import reproduce_command, summarise, summary_table_md
 from .tables import FORMATS, write_csv, write_jsonl, write_parquet
 
@@ -21,20 +20,6 @@ REFERENCE_COMMANDS = ("aligncheck alexnet --seed 0 --out reports/reference-alexn
 
 def default_run_id(profile: str, seed: int) -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{profile}-s{seed}"
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write a file whole or not at all (a temporary file beside it, then renamed over it)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write(outcome: Outcome, out_dir: str | Path, formats: tuple = ("csv", "jsonl"), html: bool = True,
@@ -51,14 +36,17 @@ def write(outcome: Outcome, out_dir: str | Path, formats: tuple = ("csv", "jsonl
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarise(outcome)
-    write_csv(outcome, out_dir / "results.csv")
+    with atomic(out_dir / "results.csv") as tmp:
+        write_csv(outcome, tmp)
     if "jsonl" in formats:
-        with open(out_dir / "verdicts.jsonl", "w") as fh:
+        with atomic(out_dir / "verdicts.jsonl") as tmp, open(tmp, "w") as fh:
             write_jsonl(outcome, fh)
     if "parquet" in formats:
-        write_parquet(outcome, out_dir / "results.parquet")
+        with atomic(out_dir / "results.parquet") as tmp:
+            write_parquet(outcome, tmp)
     if "fig3" in outcome.figures:
-        figure3(outcome.figures["fig3"]).savefig(out_dir / "fig3.png", dpi=120)
+        with atomic(out_dir / "fig3.png") as tmp:
+            figure3(outcome.figures["fig3"]).savefig(tmp, dpi=120, format="png")
     write_atomic(out_dir / "summary.json", json.dumps(
         {"claims": summary, "provenance": outcome.provenance,
          "counterexamples": {k: (v.row() | {"reproduce": reproduce_command(k, v.spec)}) if v else None
