@@ -16,6 +16,7 @@ def atomic(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; a report is as readable as any file written here
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -28,3 +29,9 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     with atomic(path) as tmp:
         tmp.write_bytes(data) if isinstance(data, bytes) else tmp.write_text(data)
     return Path(path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
