@@ -117,7 +117,7 @@ statement, checked on simulated gradient-flow and gradient-descent runs, or prov
 commit <code>{{ p.git_commit or "unknown" }}</code>; started {{ p.started }}; Python {{ p.python }} on {{ p.platform }};
 {{ versions }}.<br>{{ backend }}.</p>
 {% if p.interrupted %}<p><b>Interrupted</b> after {{ p.interrupted }}: a partial report; <code>aligncheck verify --resume DIR</code> finishes it.</p>{% endif %}
-<p>Statuses: {% for s, meaning in statuses.items() %}<b>{{ s }}</b> {{ meaning }}{{ "; " if not loop.last else "." }}{% endfor %}
+<p>Statuses: {% for s, meaning in statuses.items() %}<b>{{ s }}</b> {{ meaning|code }}{{ "; " if not loop.last else "." }}{% endfor %}
 Worst slack: the smallest (rhs &minus; lhs) over all checked points (mirrored for &ge;; &minus;|lhs &minus; rhs| for identities);
 negative means violated.</p>
 <h2 id="digest">Digest</h2>
