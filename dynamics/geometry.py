@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import quadprog
-from scipy.optimize import linprog, nnls
+from scipy.optimize import linprog, lsq_linear
 
 MAX_VERTEX_CANDIDATES = 200_000
 CACHE_SIZE = 32      # solved max-margin problems kept (keyed on the data's blake2b digest and shape)
@@ -95,17 +95,19 @@ def _solve(Z: np.ndarray) -> MaxMargin:
     return mm
 
 
-def max_margin_nnls(Z: np.ndarray) -> MaxMargin:
-    """Second method: the least-distance problem min ||u|| s.t. Zu >= 1 by Lawson-Hanson NNLS.
+def max_margin_lsd(Z: np.ndarray) -> MaxMargin:
+    """Second method: the least-distance problem min ||u|| s.t. Zu >= 1 as a nonnegative least squares problem
+    (Lawson & Hanson, ch. 23), solved by bounded-variable least squares (scipy's BVLS).
 
     min ||E l - f|| over l >= 0 with E = [Z^T; 1^T], f = e_{d+1}; the residual r = E l - f gives
-    u = -r[:d] / r[d] (Lawson & Hanson, ch. 23); r = 0 means infeasible.
+    u = -r[:d] / r[d]; r = 0 means infeasible.  (Not scipy.optimize.nnls: scipy 1.15's, the newest for
+    Python 3.10, returns a wrong solution on one-feature data.)
     """
     n, d = Z.shape
     E = np.vstack([Z.T, np.ones((1, n))])
     f = np.zeros(d + 1)
     f[-1] = 1.0
-    lam, _ = nnls(E, f, maxiter=50 * (n + d))
+    lam = lsq_linear(E, f, bounds=(0, np.inf), method="bvls", tol=1e-15, max_iter=50 * (n + d)).x
     r = E @ lam - f
     if abs(r[-1]) < 1e-12:
         raise NotSeparable("least-distance problem has zero residual")

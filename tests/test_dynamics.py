@@ -54,9 +54,9 @@ def test_closed_form_gradients_match_finite_differences(source, hidden, seed, lo
 
 
 @given(data_sources())
-def test_exact_svm_agrees_with_nnls(source):
+def test_exact_svm_agrees_with_the_least_distance_method(source):
     ds = dataset(source)
-    a, b = geometry.max_margin(ds.Z), geometry.max_margin_nnls(ds.Z)
+    a, b = geometry.max_margin(ds.Z), geometry.max_margin_lsd(ds.Z)
     assert a.kkt_residual < 1e-10 and b.kkt_residual < 1e-8
     assert b.gamma == pytest.approx(a.gamma, rel=1e-8)
     assert np.allclose(a.ubar, b.ubar, atol=1e-8)
