@@ -417,3 +417,5 @@ def alexnet(data_dir: str | None, device: str, epochs: float | None, width_scale
              or any(c["status"] != "fail" for c in result["controls"]) else 0)
 from .monitor import inspect_command  # noqa: E402
 main.add_command(inspect_command, "inspect")
+from .mutants_cli import mutants_command  # noqa: E402
+main.add_command(mutants_command, "mutants")
