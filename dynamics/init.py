@@ -42,6 +42,32 @@ def equal_frobenius(dims, norm: float = 1.0, seed: int = 0):
     return tuple(w * (norm / network.fro(w)) for w in gaussian(dims, 1.0, seed))
 
 
+def _flat(rows: int, cols: int, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """A rows x cols matrix whose min(rows, cols) singular values all equal `scale` (a random orthonormal frame)."""
+    q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    return scale * (q if rows >= cols else q.T)
+
+
+def flat_zero_last(dims, scale: float = 0.5, seed: int = 0):
+    """Near Lemma 2.6's first bound: every layer but the last has equal singular values, W_L = 0.  For L = 2,
+    ||W_1||_F^2 - ||W_1||_2^2 = (r - 1) s^2 against D = (r + 1) s^2 (r = rank): the bound is (r-1)/(r+1) tight."""
+    dims = _check(dims)
+    rng = np.random.default_rng(seed)
+    ws = [_flat(o, i, scale, rng) for i, o in zip(dims[:-2], dims[1:-1])]
+    return tuple(ws) + (np.zeros((1, dims[-2])),)
+
+
+def flat_heavy_last(dims, scale: float = 0.5, seed: int = 0):
+    """Equal singular values below a last layer holding the largest Frobenius norm (1.5 x the others'): D's
+    first two terms cancel, so D rests on its balance terms alone."""
+    dims = _check(dims)
+    rng = np.random.default_rng(seed)
+    ws = [_flat(o, i, scale, rng) for i, o in zip(dims[:-2], dims[1:-1])]
+    last = rng.standard_normal((1, dims[-2]))
+    target = np.sqrt(1.5 * max(network.fro(w) ** 2 for w in ws))
+    return tuple(ws) + (last * (target / network.fro(last)),)
+
+
 def satisfy_a12(ws, Z, loss, max_halvings: int = 60):
     """Make a generic initialisation satisfy Assumption 1.2's R(W(0)) <= l(0).
 
@@ -58,4 +84,5 @@ def satisfy_a12(ws, Z, loss, max_halvings: int = 60):
     return ws
 
 
-INITS = {"gaussian": gaussian, "balanced": balanced, "zero_first": zero_first, "equal_frobenius": equal_frobenius}
+INITS = {"gaussian": gaussian, "balanced": balanced, "zero_first": zero_first, "equal_frobenius": equal_frobenius,
+         "flat_zero_last": flat_zero_last, "flat_heavy_last": flat_heavy_last}

@@ -55,6 +55,11 @@ def data_seed(Z: np.ndarray) -> int:
     return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(Z, float).tobytes(), digest_size=8).digest(), "little")
 
 
+def next_layer_vanishes(s: Snapshot) -> bool:
+    """Some ||W_{k+1}||_2 = 0 (k = 1..L-1): the bounds divided by it are undefined there (no premise holds)."""
+    return bool(np.any(s.sigma[1:] == 0))
+
+
 def rhs_nonpositive(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Where a lower bound on a non-negative quantity (a norm, a square, a squared cosine) is <= 0: the
     inequality holds there for a trivial reason (a claim's `trivial`)."""

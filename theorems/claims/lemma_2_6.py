@@ -11,7 +11,7 @@ import numpy as np
 
 from ..model import Claim, register
 from ._paper import A_norms, D, spectral0
-from ._quantities import align2, ks, rhs_nonpositive
+from ._quantities import align2, ks, next_layer_vanishes, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
@@ -39,12 +39,16 @@ def _b7(s, traj, drop=False):
 
 
 def _b8(s, traj, drop=False):
+    if next_layer_vanishes(s):
+        return None
     sg2 = s.sigma**2
     rhs = 1 - (0 if drop else spectral0(traj)[1:] ** 2 / sg2[1:])
     return sg2[:-1] / sg2[1:], rhs, sg2[:-1] / sg2[1:] + 1 + spectral0(traj)[1:] ** 2 / sg2[1:]
 
 
 def _l26b(s, traj, drop=False):
+    if next_layer_vanishes(s):
+        return None
     num = D(traj) + spectral0(traj)[1:] ** 2 + spectral0(traj)[:-1] ** 2
     rhs = 1 - (0 if drop else num / s.sigma[1:] ** 2)
     return [align2(s, k) for k in ks(traj)], rhs, 1 + num / s.sigma[1:] ** 2

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..model import Claim, register
 from ._paper import A_norms, D, spectral0
-from ._quantities import R0, align2, ks, rhs_nonpositive
+from ._quantities import R0, align2, ks, next_layer_vanishes, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
@@ -36,6 +36,8 @@ def _c7a(s, traj, drop=False):
 
 
 def _c7b_printed(s, traj, drop=False):
+    if next_layer_vanishes(s):
+        return None
     w0 = spectral0(traj)
     rhs = 1 - D(traj) + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
     rhs = np.ones_like(rhs) if drop else rhs
@@ -43,6 +45,8 @@ def _c7b_printed(s, traj, drop=False):
 
 
 def _c7b_proof(s, traj, drop=False):
+    if next_layer_vanishes(s):
+        return None
     w0 = spectral0(traj)
     num = D(traj) + w0[:-1] ** 2 + w0[1:] ** 2 + 3 * R0(traj)
     rhs = 1 - (0 if drop else num / s.sigma[1:] ** 2)

@@ -57,7 +57,20 @@ def profile_specs(profile: str, seed: int = 0, data: str | None = None, horizon_
                        eta=float(rng.choice([0.05, 0.2])), horizon=int(500 * H)),
         ]
     specs.append(violating_a12(specs[0]))
+    specs += near_bounds(seed, data, cfg["horizon"])
     return [scaled(s, horizon_scale) for s in specs]
+
+
+def near_bounds(seed: int, data: str | None, horizon: float) -> list[RunSpec]:
+    """Runs built to sit near a bound, so that a bound made tighter than the paper's shows: equal singular
+    values with a zero last layer (Lemma 2.6a at (r-1)/(r+1) of D at t = 0), the same below the largest
+    last layer (D rests on its balance terms alone), and a constant step far above 1/beta(R) (the claims
+    resting on Assumption 3.5 must say vacuous there, and hold where they make no such assumption)."""
+    src = ("file", data) if data else ("a27", 6, 4, 0.3, 3 + seed)
+    base = RunSpec(data=src, hidden=(6,), scale=0.7, seed=seed, checkpoints=24, method="flow", horizon=100.0 * horizon)
+    return [base.with_(init="flat_zero_last"), base.with_(init="flat_heavy_last"),
+            base.with_(init="flat_heavy_last", hidden=(6, 6)),
+            base.with_(init="gaussian", method="gd", policy="constant", eta=20.0, horizon=int(300 * horizon))]
 
 
 def violating_a12(spec: RunSpec) -> RunSpec:
