@@ -1,5 +1,6 @@
-"""The command line, every command: `aligncheck verify | claims | problem | check | figures | alexnet`
-(also `python -m aligncheck`).
+"""The command line, every command: `aligncheck verify | claims | check | problem | prepare | figures | alexnet |
+inspect | mutants` (also `python -m aligncheck`); inspect and mutants are defined beside their code
+(aligncheck.monitor, aligncheck.mutants_cli) and registered at the end.
 
 Bad input ends with one line on stderr and exit status 2, never a traceback.
 """
