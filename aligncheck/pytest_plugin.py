@@ -47,9 +47,7 @@ def failure_text(v: object) -> str:
     if claim.erratum:
         lines.append(f"  (a catalogued erratum: {claim.erratum})")
     if v.spec:
-        from aligncheck.reporting.summary import reproduce
-
-        lines.append(f"  reproduce: {reproduce(v)}")
+        lines.append(f"  reproduce: aligncheck check {v.claim_id} --spec '{v.spec}'")
     return "\n".join(lines)
 
 

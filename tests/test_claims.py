@@ -10,9 +10,8 @@ from hypothesis import given, note
 from dynamics.runs import RunSpec, simulate
 from aligncheck.reporting.summary import summarise
 from theorems import REGISTRY
-from theorems.engine.evaluate import evaluate
+from theorems.engine.evaluate import applies, evaluate
 from theorems.model import errata
-from theorems.run import plan
 from theorems.run.profiles import profile_specs, violating_a12
 from theorems.run.strategies import run_specs
 from theorems.run.verify import verify
@@ -36,7 +35,7 @@ def test_claim_holds_on_drawn_runs(claim):
     def check(spec):
         note(f"reproduce: aligncheck check {claim.id} --spec '{spec.to_json()}'")
         traj = simulate(spec)
-        if not plan.speaks_about(claim, traj):
+        if not applies(claim, traj):
             return
         v = evaluate(claim, traj, spec=spec.to_json())
         note(v.message)

@@ -101,6 +101,11 @@ def points_of(claim: Claim, traj: Trajectory) -> Iterable:
     return [traj]
 
 
+def applies(claim: Claim, traj: Trajectory) -> bool:
+    """Whether `claim` is checked point by point on `traj` (it has sides and speaks about this method)."""
+    return claim.sides is not None and claim.runs in ("any", traj.method)
+
+
 def checked_points(claim: Claim, traj: Trajectory) -> Iterator[tuple]:
     """(point, lhs, rhs, scale) at every point of `traj` where the claim's premise holds; lhs, rhs and
     scale are broadcast float arrays (elementwise comparisons, e.g. one entry per layer)."""
