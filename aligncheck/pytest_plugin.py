@@ -47,7 +47,9 @@ def failure_text(v: object) -> str:
     if claim.erratum:
         lines.append(f"  (a catalogued erratum: {claim.erratum})")
     if v.spec:
-        lines.append(f"  reproduce: aligncheck check {v.claim_id} --spec '{v.spec}'")
+        from aligncheck.reporting.summary import reproduce
+
+        lines.append(f"  reproduce: {reproduce(v)}")
     return "\n".join(lines)
 
 

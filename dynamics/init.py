@@ -68,6 +68,24 @@ def flat_heavy_last(dims, scale: float = 0.5, seed: int = 0):
     return tuple(ws) + (last * (target / network.fro(last)),)
 
 
+def broken_chain(dims, scale: float = 0.5, seed: int = 0):
+    """A balanced chain broken once: W_k = s a_k a_{k-1}^T like `balanced`, except that W_2's output
+    direction e_1 and W_3's input direction e_2 are orthogonal, so W_3 W_2 = 0 and w_prod = 0 exactly.
+    At the first step dR/dW_1 = 0 while dR/dW_2 = (W_L...W_3)^T grad R(0) W_1^T != 0: layer 2 moves alone,
+    Appendix C's tr Q_2 grows while tr P_1 stays 0 (the case that separates eq. (C.11) from its corrected
+    form).  Needs L >= 3 and d_2 >= 2."""
+    dims = _check(dims)
+    if len(dims) < 4 or dims[2] < 2:
+        raise ValueError(f"init broken_chain needs L >= 3 layers and d_2 >= 2 (hidden = [d_1, d_2, ...] with "
+                         f"d_2 >= 2); got dims {dims}")
+    rng = np.random.default_rng(seed)
+    us = [v / np.linalg.norm(v) for v in (rng.standard_normal(d) for d in dims[:-1])] + [np.ones(1)]
+    us[2] = np.eye(dims[2])[0]   # W_2 = s e_1 a_1^T
+    ws = [scale * np.outer(us[k + 1], us[k]) for k in range(len(dims) - 1)]
+    ws[2] = scale * np.outer(us[3], np.eye(dims[2])[1])   # W_3 = s a_3 e_2^T: exactly orthogonal to e_1
+    return tuple(ws)
+
+
 def satisfy_a12(ws, Z, loss, max_halvings: int = 60):
     """Make a generic initialisation satisfy Assumption 1.2's R(W(0)) <= l(0).
 
@@ -85,4 +103,4 @@ def satisfy_a12(ws, Z, loss, max_halvings: int = 60):
 
 
 INITS = {"gaussian": gaussian, "balanced": balanced, "zero_first": zero_first, "equal_frobenius": equal_frobenius,
-         "flat_zero_last": flat_zero_last, "flat_heavy_last": flat_heavy_last}
+         "flat_zero_last": flat_zero_last, "flat_heavy_last": flat_heavy_last, "broken_chain": broken_chain}

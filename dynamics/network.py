@@ -137,9 +137,3 @@ def top_triplet(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
 def balance(ws: Weights) -> list[np.ndarray]:
     """A_{k,k+1} = W_k W_k^T - W_{k+1}^T W_{k+1}, k = 1..L-1 (constant along gradient flow)."""
     return [ws[k] @ ws[k].T - ws[k + 1].T @ ws[k + 1] for k in range(len(ws) - 1)]
-
-
-def D(ws0: Weights) -> float:
-    """D := max_k ||W_k(0)||_F^2 - ||W_L(0)||_F^2 + sum_{k<L} ||A_{k,k+1}||_2 (Section 2.1)."""
-    return (max(fro(w) ** 2 for w in ws0) - fro(ws0[-1]) ** 2
-            + sum(spectral(a) for a in balance(ws0)))

@@ -79,6 +79,9 @@ def _validate_model(spec: "RunSpec") -> None:
     for k, w in enumerate(spec.hidden):
         _integer(f"hidden[{k}]", w, 1, MAX_WIDTH)
     _choice("init", spec.init, init.INITS)
+    if spec.init == "broken_chain" and (len(spec.hidden) < 2 or spec.hidden[1] < 2):
+        raise ValueError(f"spec: init broken_chain needs at least two hidden layers, the second of width >= 2; "
+                         f"got hidden {list(spec.hidden)}")
     _real("scale", spec.scale, MAX_SCALE)
     _integer("seed", spec.seed, 0, MAX_SEED)
     if not isinstance(spec.a12, bool):

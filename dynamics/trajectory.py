@@ -201,20 +201,6 @@ class Trajectory:
             raise ValueError("the first snapshot must be the initialisation")
         return s
 
-    @cached_property
-    def D(self) -> float:
-        return network.D(self.ws0)
-
-    @cached_property
-    def A_norms(self):
-        """||A_{k,k+1}||_2 for k = 1..L-1."""
-        return np.array([network.spectral(a) for a in network.balance(self.ws0)])
-
-    @cached_property
-    def spectral0(self):
-        """||W_k(0)||_2."""
-        return np.array([network.spectral(w) for w in self.ws0])
-
     def steps(self):
         """Consecutive kept pairs (W(t), W(t+1)) of a gradient-descent run."""
         s = self.snapshots

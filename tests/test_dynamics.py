@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dynamics import data, descent, flow, geometry, init, losses, network
+from theorems.claims._paper import D_of
 from theorems.claims._problem import certify
 from theorems.run.strategies import architectures, data_sources
 from dynamics.runs import dataset
@@ -94,7 +95,7 @@ def test_alpha_is_zero_without_assumption_27():
 
 def test_initialisations():
     dims = (4, 3, 2, 1)
-    assert network.D(init.balanced(dims, 0.8, 1)) < 1e-12
+    assert D_of(init.balanced(dims, 0.8, 1)) < 1e-12   # the paper's D (Section 2.1) of a balanced start
     assert np.all(init.zero_first(dims)[0] == 0)
     assert np.allclose([network.fro(w) for w in init.equal_frobenius(dims, 4.0)], 4.0)
     ds = data.random_separable(20, 4, 0.1, 3)

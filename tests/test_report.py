@@ -13,7 +13,7 @@ from aligncheck.reporting import html
 from aligncheck.reporting.write import write
 from dynamics.runs import RunSpec, simulate
 from theorems import REGISTRY
-from theorems.engine.evaluate import applies, evaluate
+from theorems.engine.evaluate import evaluate
 from theorems.experiments import figures
 from theorems.model import Outcome, Verdict
 from theorems.run import plan
@@ -32,7 +32,7 @@ def small_outcome() -> Outcome:
         traj = trajectories[f"run{i:03d}"] = simulate(spec)
         for cid in ("L2.6a", "L2.6b", "EQB.2", "LC.7b-printed", "EQ3.3"):
             claim = REGISTRY[cid]
-            if applies(claim, traj):
+            if plan.speaks_about(claim, traj):
                 out.verdicts.append(evaluate(claim, traj, f"run{i:03d}", spec.to_json()))
                 out.controls.append(evaluate(claim.negative_control, traj, f"run{i:03d}", spec.to_json()))
     out.verdicts.append(Verdict("EQ2.1", "proof", "pass", worst_slack=-1e-15, n_checked=3, message="sympy, per shape"))

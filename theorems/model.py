@@ -19,15 +19,18 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+DECISIVE = 100.0   # a violation decides `fail` only beyond DECISIVE x its tolerance; smaller: inconclusive (rounding)
 STATUSES = ("pass", "fail", "erratum", "vacuous", "inconclusive", "trend", "error", "not checked")
 # what each status means, one meaning each (README, report and --help print this table)
 STATUS_MEANINGS = {
     "pass": "held at every checked point of every run (within its stated tolerance)",
-    "fail": "violated beyond its tolerance on some run (a finding: see its counterexample)",
+    "fail": f"violated by more than {DECISIVE:g} x its tolerance on some run, confirmed in high precision (a finding: "
+            "see its counterexample)",
     "erratum": "false as printed, a catalogued erratum (its corrected form is a claim of its own)",
     "vacuous": "its hypotheses were not met on any run (never counted as a pass)",
-    "inconclusive": "a limit not decided when the run ended: still improving but short of its threshold, or too "
-                    "few records to tell (horizon too short or the run stalled: `verify --horizon-scale X` runs longer)",
+    "inconclusive": "not decided: a limit still improving but short of its threshold, or too few records to tell "
+                    "(horizon too short or the run stalled: `verify --horizon-scale X` runs longer); or a violation "
+                    f"within {DECISIVE:g} x its tolerance, or not confirmed in high precision (rounding)",
     "trend": "a limit or an experiment: finite-time evidence consistent with it (never a pass)",
     "error": "the check itself broke, or its simulation failed",
     "not checked": "left out of this run (`--claim`, or Figure 3 without `--alexnet`)",
@@ -89,6 +92,8 @@ class Claim:
     experiment: Callable | None = None  # experiments run once: () -> Verdict (they simulate their own runs)
     long_runs: Callable | None = None  # (profile, seed, data) -> the RunSpecs of the long runs it is judged on
     erratum: str = ""                # false as printed: why (and the ID of the corrected claim)
+    witness: object = None           # errata checked on runs: a dynamics.runs.RunSpec where the printed form
+                                     # fails (the catalogued counterexample; verify and the tests check it)
     section: str = ""                # the catalogue section (default: from kind, runs and assumption)
     trivial: Callable | None = None  # (lhs, rhs) -> bool array: where the inequality holds for a trivial reason
                                      # (e.g. a lower bound <= 0 on a squared cosine); reported as a share
@@ -137,6 +142,7 @@ class Proof:
     dimension_free: bool = False
     numeric_residual: float | None = None  # max |lhs - rhs| of the numeric cross-check (simulator's code)
     message: str = ""                      # on failure: the non-zero difference, or the counterexample
+    exact: bool = False                    # some symbolic difference is a nonzero expression: false in exact arithmetic
 
 
 @dataclass
@@ -208,6 +214,8 @@ def aggregate(claim_id: str, verdicts: list) -> str:
         return "erratum" if claim is not None and claim.erratum else "fail"
     if "error" in statuses:
         return "error"
+    if any(v.status == "inconclusive" and v.details.get("rounding") for v in verdicts):
+        return "inconclusive"   # a rounding-level violation somewhere is never hidden behind passes elsewhere
     if "trend" in statuses:  # a limit: finite-time evidence only, never promoted to pass
         return "trend"
     if "pass" in statuses:

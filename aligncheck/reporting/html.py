@@ -21,7 +21,7 @@ from theorems.model import REGISTRY, Outcome
 from . import plots
 from .files import write_atomic
 from .markdown import fmt_list
-from .summary import (DIGEST_TITLES, STATUS_MEANINGS, backend_note, digest, fmt, method_notes, reproduce_command,
+from .summary import (DIGEST_TITLES, STATUS_MEANINGS, backend_note, digest, evidence_lines, fmt, method_notes, reproduce_command,
                       status_counts)
 
 COLOURS = {"pass": "#1e7b34", "fail": "#c0262d", "erratum": "#d9822b", "vacuous": "#7a7a7a", "trend": "#2d6cb5",
@@ -163,6 +163,7 @@ Data: {{ fig3.data }}; width scale {{ fig3.width_scale }}; device {{ fig3.device
 {% if c.messages %}<pre>{% for m in c.messages %}{{ m }}
 {% endfor %}</pre>{% endif %}
 {% if c.counterexample %}<p>Shrunk counterexample (hypothesis): {{ c.counterexample }}</p>{% endif %}
+{% for e in c.evidence %}<p>{{ e }}</p>{% endfor %}
 {% if c.reproduce %}<p>Reproduce:</p><pre>{{ c.reproduce }}</pre>{% endif %}
 {% for d in c.details %}<p class="muted">Details, <code>{{ d.run }}</code>:</p><table class="kv">{% for k, v in d.rows %}<tr><td>{{ k }}</td><td class="num">{{ v }}</td></tr>{% endfor %}</table>{% endfor %}
 {% if c.plot %}<figure><img alt="plot of {{ c.id }}" src="data:image/png;base64,{{ c.plot }}"><figcaption class="muted">{{ c.plot_caption }}</figcaption></figure>{% endif %}
@@ -239,6 +240,7 @@ def claim_section(cid: str, row: dict, outcome: Outcome, with_plots: bool) -> di
            "by_status": ", ".join(f"{k} {n}" for k, n in row.get("runs_by_status", {}).items()) or "none",
            "n_checked": row["n_checked"], "slack": fmt(row["worst_slack"]), "worst": None, "control": "",
            "control_note": "", "messages": [], "proof": "", "counterexample": "", "reproduce": "", "details": [], "plot": None,
+           "evidence": evidence_lines(row),
            "plot_caption": ""}
     if not vs:
         return sec

@@ -7,7 +7,7 @@ from theorems.experiments.alexnet import HINT as FIG3_HINT
 from theorems.experiments.alexnet import RULE as FIG3_RULE
 from theorems.model import REGISTRY, Outcome
 
-from .summary import (DIGEST_TITLES, ICON, STATUS_MEANINGS, backend_note, digest, fmt, method_notes,
+from .summary import (DIGEST_TITLES, ICON, STATUS_MEANINGS, backend_note, digest, evidence_lines, fmt, method_notes,
                       reproduce_command, status_counts)
 
 
@@ -104,12 +104,17 @@ def report(outcome: Outcome, summary: dict) -> str:
             first = next((v for v in outcome.verdicts if v.claim_id == cid and v.status in ("fail", "error")), None)
             if first is not None:
                 lines += [f"First failing run `{first.run_id}`: {first.message.splitlines()[0]}", ""]
-            cx = outcome.counterexamples.get(cid)
-            if cx is not None:
-                lines += ["Shrunk counterexample (hypothesis):", "", f"- {cx.message}", "",
-                          "```", reproduce_command(cid, cx.spec), "```", ""]
-            elif first is not None and first.spec:
-                lines += ["```", reproduce_command(cid, first.spec), "```", ""]
+            lines += [f"- {line}" for line in evidence_lines(row) if not line.startswith("Tightest")] + [""]
+    tight = [(cid, r["tightest"]) for cid, r in summary.items() if r.get("tightest")]
+    if tight:
+        hunt = p.get("hunt") or {}
+        lines += ["", "## Tightest instances", "",
+                  f"Per inequality, the checked instance closest to its bound over the profile's runs and the hunt "
+                  f"({hunt.get('runs', 0)} drawn runs steered towards each bound by hypothesis `target()`; "
+                  f"{hunt.get('unsimulable', 0)} could not be simulated, {hunt.get('errors', 0)} checks too inaccurate "
+                  "to judge).  Relative slack 0: tight up to the tolerance.", "",
+                  "| claim | relative slack | run | reproduce |", "|---|---|---|---|"]
+        lines += [f"| `{cid}` | {fmt(t['rel_slack'])} | `{t['run']}` | `{t['reproduce']}` |" for cid, t in tight]
     vac = [cid for cid, r in summary.items() if r["status"] == "vacuous"]
     if vac:
         lines += ["", "## Vacuous claims (hypotheses never met)", ""]

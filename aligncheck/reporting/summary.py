@@ -62,6 +62,10 @@ def summarise(outcome: Outcome) -> dict:
             "control": _control(claim.control_note,
                                 [v for v in outcome.controls if v.claim_id == cid + "~control"]),
         }
+        if out[cid]["status"] in ("fail", "erratum"):
+            out[cid]["counterexample"] = counterexample(judged, outcome.counterexamples.get(cid))
+        if claim.sides is not None and claim.relation != "==":
+            out[cid]["tightest"] = tightest(judged)
         margins = [v.details["log_threshold_over_final"] for v in vs
                    if v.status == "trend" and "log_threshold_over_final" in v.details]
         if margins:   # a limit's own measure: how far below its threshold the quantity ended (log)
@@ -69,6 +73,61 @@ def summarise(outcome: Outcome) -> dict:
         if not vs and cid in ("FIG3a", "FIG3b"):
             out[cid]["hint"] = FIG3_HINT
     return out
+
+
+def _evidence(v: Verdict) -> dict:
+    return {"run": v.run_id, "spec": v.spec, "reproduce": reproduce(v), "slack": v.worst_slack, "tol": v.tol,
+            "where": v.where, "high_precision": v.details.get("high_precision")}
+
+
+def counterexample(verdicts: list, shrunk: Verdict | None) -> dict | None:
+    """The violation that decides a fail or erratum: the largest among the failing verdicts (with its
+    high-precision replay), and beside it the shrunk (smallest) counterexample when one was found."""
+    failing = [v for v in verdicts if v.status == "fail"]
+    if not failing:
+        return None
+    worst = min(failing, key=lambda v: v.worst_slack if v.worst_slack is not None else 0.0)
+    return _evidence(worst) | {"shrunk": _evidence(shrunk) if shrunk is not None and shrunk.status == "fail" else None}
+
+
+def _hp_words(hp: dict | None) -> str:
+    if not hp:
+        return "not replayed in high precision"
+    if "unavailable" in hp:
+        return f"not replayed in high precision ({hp['unavailable']})"
+    if hp.get("digits") == "exact":
+        return f"exact arithmetic: {hp.get('method', '')}" + ("" if hp.get("confirms") else " (NOT confirmed)")
+    return (f"{hp['digits']}-digit replay: slack {hp['slack'][:12]} at {hp.get('where', '?')}, "
+            + ("confirmed" if hp.get("confirms") else "NOT confirmed"))
+
+
+def evidence_lines(row: dict) -> list[str]:
+    """Words for a fail / erratum's deciding counterexample (float64 and high-precision slack, its command),
+    the shrunk one beside it, and any claim's tightest instance; shared by report.md and report.html."""
+    out = []
+    cx = row.get("counterexample")
+    if cx:
+        tol = "" if cx["tol"] is None else f" (tolerance {fmt(cx['tol'])})"
+        out.append(f"Largest violation, run {cx['run']}: float64 slack {fmt(cx['slack'], 6)}{tol} at "
+                   f"{cx['where'][:80] or '-'}; {_hp_words(cx['high_precision'])}.  Reproduce: {cx['reproduce']}")
+        if cx.get("shrunk"):
+            sh = cx["shrunk"]
+            out.append(f"Shrunk counterexample (hypothesis): float64 slack {fmt(sh['slack'], 6)} at "
+                       f"{sh['where'][:80] or '-'}; {_hp_words(sh['high_precision'])}.  Reproduce: {sh['reproduce']}")
+    t = row.get("tightest")
+    if t:
+        out.append(f"Tightest instance (profile runs and hunt): relative slack {fmt(t['rel_slack'])} on {t['run']}.  "
+                   f"Reproduce: {t['reproduce']}")
+    return out
+
+
+def tightest(verdicts: list) -> dict | None:
+    """The instance closest to the bound over every run (profile, hunt and shrink): least relative slack."""
+    rated = [v for v in verdicts if v.rel_slack is not None and v.status in ("pass", "fail", "inconclusive")]
+    if not rated:
+        return None
+    v = min(rated, key=lambda v: v.rel_slack)
+    return {"rel_slack": v.rel_slack, "run": v.run_id, "spec": v.spec, "reproduce": reproduce(v)}
 
 
 def _status(claim: Claim, vs: list, judged: list) -> str:

@@ -1,5 +1,5 @@
-"""The paper's printed expressions, transcribed once on the claims' side (plain numpy, nothing from the
-simulator), so that a claim never judges the simulator with the simulator's own formula.  Each is pinned
+"""The paper's printed expressions, transcribed once on the claims' side (plain numpy, or mpmath numbers in
+object arrays for a high-precision replay; nothing from the simulator), so that a claim never judges the simulator with the simulator's own formula.  Each is pinned
 against hand-worked values in tests/test_references.py.
 
   D := (max_k ||W_k(0)||_F^2) - ||W_L(0)||_F^2 + sum_{k<L} ||W_k(0) W_k(0)^T - W_{k+1}(0)^T W_{k+1}(0)||_2
@@ -20,10 +20,17 @@ SMOOTHNESS = {"logistic": (0.25, 1.0)}   # (beta, G) of Assumption 3.1, per loss
 
 
 def _fro2(w: np.ndarray) -> float:
-    return float(np.sum(np.asarray(w, float) ** 2))
+    w = np.asarray(w)
+    return np.sum(w * w) if w.dtype == object else float(np.sum(np.asarray(w, float) ** 2))
 
 
 def _spectral(w: np.ndarray) -> float:
+    w = np.asarray(w)
+    if w.dtype == object:   # mpmath numbers: a high-precision replay (theorems.engine.precision)
+        import mpmath
+
+        S = mpmath.svd_r(mpmath.matrix(w.tolist()), compute_uv=False)
+        return max(S[i] for i in range(S.rows))
     return float(np.linalg.norm(np.asarray(w, float), 2))
 
 

@@ -28,7 +28,7 @@ def R0(traj: Trajectory) -> float:
 
 def align2(s: Snapshot, k: int) -> float:
     """<v_{k+1}, u_k>^2 (0-based k: layers k and k+1 of s.ws)."""
-    return float(s.triplets[k + 1][2] @ s.triplets[k][1]) ** 2
+    return (s.triplets[k + 1][2] @ s.triplets[k][1]) ** 2   # no float(): a high-precision replay keeps its digits
 
 
 def pairs(traj: Trajectory) -> list[tuple[Snapshot, Snapshot]]:
@@ -53,6 +53,12 @@ def ks(traj: Trajectory) -> range:
 def data_seed(Z: np.ndarray) -> int:
     """A seed fixed by the data's bytes alone (Python's hash() is salted per process)."""
     return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(Z, float).tobytes(), digest_size=8).digest(), "little")
+
+
+def lacks_sums(s: Snapshot, traj: Trajectory) -> bool:
+    """A gradient-descent snapshot without Appendix C's running sums (the lean relative-step loop keeps none):
+    the claims and tolerances built on them have no premise there."""
+    return traj.method == "gd" and s.sums is None
 
 
 def next_layer_vanishes(s: Snapshot) -> bool:

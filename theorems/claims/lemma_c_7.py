@@ -11,19 +11,25 @@ while the proof concludes "<u_k, v_{k+1}>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+
 """
 import numpy as np
 
+from dynamics.runs import RunSpec
+
 from ..model import Claim, register
 from ._paper import A_norms, D, spectral0
-from ._quantities import R0, align2, ks, next_layer_vanishes, rhs_nonpositive
+from ._quantities import R0, align2, ks, lacks_sums, next_layer_vanishes, rhs_nonpositive
 from ._tolerances import BALANCE
 
 
 def _c10(s, traj, factor=1.0):
+    if lacks_sums(s, traj):
+        return None
     e2, e1 = s.sums.eta2_g2, s.sums.eta_g2
     budget = factor * (2 * R0(traj) - 2 * s.risk)
     return [e2, e1], [e1, budget], [e1 + e2, e1 + 2 * R0(traj) + 2 * s.risk]
 
 
 def _c11(s, traj, drop_A=False, corrected=False):
+    if lacks_sums(s, traj):
+        return None
     sg2 = s.sigma**2
     tr = np.array([np.trace(m) for m in (s.sums.Q[1:] if corrected else s.sums.P[:-1])])
     A = 0 * A_norms(traj) if drop_A else A_norms(traj)
@@ -31,12 +37,14 @@ def _c11(s, traj, drop_A=False, corrected=False):
 
 
 def _c7a(s, traj, drop=False):
+    if lacks_sums(s, traj):
+        return None
     bound = 0.0 if drop else D(traj) + 2 * R0(traj)
     return s.fro**2 - s.sigma**2, bound, s.fro**2 + D(traj) + 2 * R0(traj)
 
 
 def _c7b_printed(s, traj, drop=False):
-    if next_layer_vanishes(s):
+    if next_layer_vanishes(s) or lacks_sums(s, traj):
         return None
     w0 = spectral0(traj)
     rhs = 1 - D(traj) + 3 * R0(traj) + w0[1:] ** 2 + w0[:-1] ** 2 / s.sigma[1:] ** 2
@@ -45,7 +53,7 @@ def _c7b_printed(s, traj, drop=False):
 
 
 def _c7b_proof(s, traj, drop=False):
-    if next_layer_vanishes(s):
+    if next_layer_vanishes(s) or lacks_sums(s, traj):
         return None
     w0 = spectral0(traj)
     num = D(traj) + w0[:-1] ** 2 + w0[1:] ** 2 + 3 * R0(traj)
@@ -66,7 +74,10 @@ register(
               "derived from eq. (C.9), whose eta^2 terms have the wrong sign as printed: gradient descent gives "
               "exactly W_k W_k^T(t) - W_{k+1}^T W_{k+1}(t) = A_{k,k+1} + P_k(t) - Q_{k+1}(t), so the bound that "
               "follows is sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr Q_{k+1}(t) (EQC.11-corrected); with "
-              "tr P_k(t) it fails when layer k+1's gradients dominate (e.g. d_0 = d_1 = 1, where the bound is tight)")),
+              "tr P_k(t) it fails when layer k+1's gradients dominate: e.g. a chain whose layers 2 and 3 are "
+              "orthogonal at t = 0 (init broken_chain), where layer 2 moves while layer 1 does not"),
+          witness=RunSpec(data=("a27", 3, 2, 0.3, 1), hidden=(2, 3), init="broken_chain", scale=0.7, method="gd",
+                          policy="constant", eta=0.5, horizon=20, checkpoints=6)),
     Claim("EQC.11-corrected", "eq. (C.11) with (C.9)'s signs corrected", "snapshot",
           "sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2 - tr Q_{k+1}(t)",
           sides=lambda s, t: _c11(s, t, corrected=True), relation=">=", trivial=rhs_nonpositive, runs="gd", tolerance=BALANCE,

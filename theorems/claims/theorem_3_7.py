@@ -42,7 +42,7 @@ def _b3_points(traj):
 
 def _b3(point, traj, corrected=False, factor=2.0):
     eps, r0 = point
-    s = np.sqrt(2 * r0)
+    s = (2 * r0) ** 0.5   # not np.sqrt: a high-precision replay passes mpmath numbers
     N = (1 + s) / eps if corrected else 1 + s / eps   # the smallest ||W_1|| the threshold admits
     return eps + 1 / N + s / N, factor * eps, eps + (1 + s) / N
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 
-from ..model import REGISTRY, Claim, Verdict, rounding
+from ..model import DECISIVE, REGISTRY, Claim, Verdict, rounding
 
 if TYPE_CHECKING:
     from dynamics.trajectory import Trajectory
@@ -58,12 +58,17 @@ class InaccurateRun(ArithmeticError):
 
 def tolerance_at(claim: Claim, point: object, traj: Trajectory, scale: np.ndarray) -> np.ndarray:
     """Rounding plus the claim's own tolerance at one point; raises InaccurateRun past the tolerance's cap."""
-    extra = claim.tolerance.extra(point, traj)
-    limit = claim.tolerance.cap * float(np.max(scale))
-    if claim.tolerance.cap and extra > limit:
+    extra = np.asarray(claim.tolerance.extra(point, traj), float)
+    # a scalar defect is capped against the largest term; one per element (e.g. divided by each element's own
+    # norm) against that element's magnitude
+    limit = claim.tolerance.cap * (np.asarray(scale, float) if extra.ndim else float(np.max(scale)))
+    over = np.broadcast_to(extra > limit, np.broadcast(extra, limit).shape)
+    if claim.tolerance.cap and np.any(over):
+        i = int(np.argmax(over))
+        e, lim = np.broadcast_to(extra, over.shape).flat[i], np.broadcast_to(limit, over.shape).flat[i]
         raise InaccurateRun(f"the simulation is not accurate enough to judge: {claim.tolerance.name} defect "
-                            f"{extra:.3g} at {where(point)} exceeds its cap {claim.tolerance.cap:g} x the terms' "
-                            f"magnitude ({limit:.3g})")
+                            f"{e:.3g} at {where(point)} exceeds its cap {claim.tolerance.cap:g} x the terms' "
+                            f"magnitude ({lim:.3g})")
     return rounding(scale) + extra
 
 
@@ -101,11 +106,6 @@ def points_of(claim: Claim, traj: Trajectory) -> Iterable:
     return [traj]
 
 
-def applies(claim: Claim, traj: Trajectory) -> bool:
-    """Whether `claim` is checked point by point on `traj` (it has sides and speaks about this method)."""
-    return claim.sides is not None and claim.runs in ("any", traj.method)
-
-
 def checked_points(claim: Claim, traj: Trajectory) -> Iterator[tuple]:
     """(point, lhs, rhs, scale) at every point of `traj` where the claim's premise holds; lhs, rhs and
     scale are broadcast float arrays (elementwise comparisons, e.g. one entry per layer)."""
@@ -131,6 +131,10 @@ def evaluate_identity(claim: Claim) -> Verdict:
         v.message = f"{p.method}" + (f"; {p.message}" if p.message else "")
         v.where = ", ".join(map(str, p.shapes))
         v.n_checked = max(1, len(p.shapes))
+        if not p.ok:   # the evidence in exact arithmetic (the numeric cross-check alone is float64)
+            v.details["high_precision"] = {"digits": "exact", "confirms": p.exact,
+                                           "method": "sympy: lhs - rhs simplifies to a nonzero expression" if p.exact
+                                           else "the symbolic proofs hold; only the float64 cross-check fails"}
     except Exception as exc:  # an error is a finding too: reported as `error`, never hidden
         v.status, v.message = "error", f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
     v.seconds = time.perf_counter() - start
@@ -168,9 +172,13 @@ def evaluate(claim: Claim, traj: Trajectory, run_id: str = "", spec: str = "") -
         v.rel_slack = float(min(rel)) if np.isfinite(min(rel)) else None
         v.trivial_share = n_trivial / n_elements
         if v.worst_slack < -v.tol:
-            v.status = "fail"
+            decisive = -v.worst_slack > DECISIVE * v.tol
+            v.status = "fail" if decisive else "inconclusive"
             v.message = (f"violated at {v.where}: lhs={v.lhs:.6g} {claim.relation} rhs={v.rhs:.6g} fails by "
                          f"{-v.worst_slack:.3g} (tol {v.tol:.3g})")
+            if not decisive:
+                v.details["rounding"] = True
+                v.message += f": within {DECISIVE:g} x the tolerance, rounding-level evidence (inconclusive)"
     except InaccurateRun as exc:  # the run, not the claim, is at fault: say so, never widen the tolerance
         v.status, v.message = "error", str(exc)
     except Exception as exc:  # an error is a finding too: reported as `error`, never hidden as a pass

@@ -90,6 +90,7 @@ def figure2_metrics() -> list[dict]:
     return out
 
 
+@lru_cache(maxsize=1)
 def figure_facts() -> dict:
     """The numbers the figures show, for the report's text (final state of each run)."""
     ds1, r1 = figure1_runs()
@@ -117,6 +118,7 @@ EXPERIMENTS = {  # CLAIMS.md rows of the experiments redrawn here: (paper refere
 }
 
 
+@lru_cache(maxsize=1)
 def experiment_checks() -> dict:
     """{id: (ok, what was required)}: does the run move the way the caption says?  Limits, so the
     evidence is finite-time (status `trend` when met, `fail` when not)."""

@@ -368,10 +368,6 @@ CATALOGUE: tuple[Mutant, ...] = (
        counted=False, why="a weaker check of a true limit: a quantity tending to 0 reaches a looser threshold "
                           "sooner, so no trend of a true limit can turn fail (a negative control, the wrong limit "
                           "judged by the same loosened threshold, may still notice)"),
-    _m("network-D-halved", "the simulator's D (dynamics.network.D) halved", "dynamics/network.py D",
-       lambda: _everywhere(network, "D", _times(0.5)), counted=False,
-       why="code verify never runs: the claims read D from theorems/claims/_paper.py (issue 11, item 2), "
-           "so no verdict can change (an equivalent mutant for verify; tests/test_references.py pins it)"),
 )
 
 

@@ -12,11 +12,12 @@ from dynamics.runs import RunSpec, dataset, initial_weights
 from ..model import Claim
 
 PROFILES = {
-    # runs per family (flow / gd-a35 / gd-constant), horizon scale, shrink budget (examples), and the time
-    # budget of one simulation in seconds (past it: an error of the run, reported as such; never a hang)
-    "quick": dict(runs=3, horizon=1.0, shrink=60, budget=120.0),
-    "ci": dict(runs=8, horizon=1.0, shrink=150, budget=120.0),
-    "thorough": dict(runs=30, horizon=4.0, shrink=500, budget=600.0),
+    # runs per family (flow / gd-a35 / gd-constant), horizon scale, shrink budget (examples), the time
+    # budget of one simulation in seconds (past it: an error of the run, reported as such; never a hang), and
+    # the hunt's drawn runs steered towards every inequality's bound (run.hunt)
+    "quick": dict(runs=3, horizon=1.0, shrink=60, budget=120.0, hunt=10),
+    "ci": dict(runs=8, horizon=1.0, shrink=150, budget=120.0, hunt=60),
+    "thorough": dict(runs=30, horizon=4.0, shrink=500, budget=600.0, hunt=1500),
 }
 
 
@@ -65,12 +66,15 @@ def near_bounds(seed: int, data: str | None, horizon: float) -> list[RunSpec]:
     """Runs built to sit near a bound, so that a bound made tighter than the paper's shows: equal singular
     values with a zero last layer (Lemma 2.6a at (r-1)/(r+1) of D at t = 0), the same below the largest
     last layer (D rests on its balance terms alone), and a constant step far above 1/beta(R) (the claims
-    resting on Assumption 3.5 must say vacuous there, and hold where they make no such assumption)."""
+    resting on Assumption 3.5 must say vacuous there, and hold where they make no such assumption), and a
+    chain whose layers 2 and 3 start orthogonal (layer 2 moves alone: Appendix C's sums P and Q part)."""
     src = ("file", data) if data else ("a27", 6, 4, 0.3, 3 + seed)
     base = RunSpec(data=src, hidden=(6,), scale=0.7, seed=seed, checkpoints=24, method="flow", horizon=100.0 * horizon)
     return [base.with_(init="flat_zero_last"), base.with_(init="flat_heavy_last"),
             base.with_(init="flat_heavy_last", hidden=(6, 6)),
-            base.with_(init="gaussian", method="gd", policy="constant", eta=20.0, horizon=int(300 * horizon))]
+            base.with_(init="gaussian", method="gd", policy="constant", eta=20.0, horizon=int(300 * horizon)),
+            base.with_(init="broken_chain", hidden=(3, 3), method="gd", policy="constant", eta=0.5,
+                       horizon=int(100 * horizon))]
 
 
 def violating_a12(spec: RunSpec) -> RunSpec:

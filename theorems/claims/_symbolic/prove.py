@@ -50,7 +50,8 @@ def prove(*, shape_diff=None, matrix_diff=None, numeric=None, latex: str = "", s
         if not residual <= tol:
             bad.append(f"numeric counterexample: residual {residual:.6g} > tol {tol:.3g} at {where}")
     return Proof(ok=not bad, method="; ".join(parts), latex=latex, shapes=tuple(proved),
-                 dimension_free=dim_free, numeric_residual=residual, message=" | ".join(bad))
+                 dimension_free=dim_free, numeric_residual=residual, message=" | ".join(bad),
+                 exact=any(not b.startswith("numeric") for b in bad))
 
 
 def identity_claim(cid: str, ref: str, statement: str, latex: str, control_note: str, *, sym: Callable | None = None,
