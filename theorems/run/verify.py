@@ -1,12 +1,15 @@
 """verify: prove the identities once, simulate each run of a profile once and check on it every claim
 the plan applies (and its negative control), run the experiments, hunt a shrunk counterexample for
-failing claims and catalogued errata, and keep what the report draws.  The Outcome is all a report reads."""
+failing claims and catalogued errata, replay the deciding violations in high precision, and keep what the
+report draws.  The Outcome is all a report reads."""
 from __future__ import annotations
 
 import platform
 import subprocess
 import sys
 import time
+from concurrent.futures import wait
+from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -14,18 +17,24 @@ from typing import Callable
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
+from dynamics import backend
 from dynamics.budget import BudgetExceeded
 from dynamics.runs import RunSpec, simulate
 
 from ..engine.evaluate import slack_series
+from ..engine.precision import DEPARTURE, replay
 from ..model import REGISTRY, Claim, Outcome, Verdict, aggregate, errata, ordered
 from . import plan
+from .executor import Executor, one_at_a_time
+from .executor import make as make_executor
+from .hunt import hunt
 from .profiles import PROFILES, long_specs, profile_specs
 from .strategies import run_specs
 
 # what simulating a drawn run may raise when its dynamics break down (overflow, a solver or a step policy
 # refusing its input); anything else is a bug of the suite and propagates
 SIMULATION_ERRORS = (ArithmeticError, ValueError, RuntimeError, BudgetExceeded)
+REPLAYS = 3   # failing verdicts of one claim replayed in high precision, largest violation first
 
 
 def shrink(claim: Claim, budget: int, horizon_scale: float = 1.0, max_seconds: float | None = None) -> Verdict | None:
@@ -50,6 +59,37 @@ def shrink(claim: Claim, budget: int, horizon_scale: float = 1.0, max_seconds: f
     return plan.check(claim, simulate(spec), run_id="shrunk", spec=spec.to_json())
 
 
+def confirm(out: Outcome, claims: list) -> None:
+    """Replay in high precision (theorems.engine.precision) the violations that decide a claim's fail or
+    erratum, largest first, until one is confirmed (at most REPLAYS per claim), and the shrunk counterexample.
+    A violation the replay does not reproduce is rounding: its verdict becomes inconclusive (rounding).  A run
+    whose float64 weights depart from the replayed paper dynamics beyond rounding is an error of the run."""
+    for claim in claims:
+        if claim.sides is None:
+            continue
+        failing = sorted((v for v in out.verdicts if v.claim_id == claim.id and v.status == "fail"),
+                         key=lambda v: v.worst_slack)
+        for v in failing[:REPLAYS]:
+            _judge_replay(v, replay(claim, v))
+            if v.status == "fail" and "unavailable" not in v.details["high_precision"]:
+                break   # decided: a confirmed violation
+        cx = out.counterexamples.get(claim.id)
+        if cx is not None and cx.status == "fail" and "high_precision" not in cx.details:
+            _judge_replay(cx, replay(claim, cx))
+
+
+def _judge_replay(v: Verdict, hp: dict) -> None:
+    v.details["high_precision"] = hp
+    if hp.get("departure") is not None and hp["departure"] > DEPARTURE:
+        v.status = "error"
+        v.message += (f"; the float64 run departs from the paper's gradient descent replayed in {hp['digits']} "
+                      f"digits by {hp['departure']:.3g} (relative; rounding allows {DEPARTURE:g})")
+    elif hp.get("confirms") is False:
+        v.status = "inconclusive"
+        v.details["rounding"] = True
+        v.message += f"; not confirmed in {hp['digits']}-digit arithmetic (slack there {hp['slack']})"
+
+
 def _check_run(out: Outcome, claims: list, run_id: str, spec: RunSpec, device: str, trajectories: dict,
                max_seconds: float | None = None) -> None:
     """Simulate `spec` once (gradient descent on `device`, within `max_seconds`) and check on it every claim
@@ -68,6 +108,82 @@ def _check_run(out: Outcome, claims: list, run_id: str, spec: RunSpec, device: s
         control = plan.check_control(claim, traj, run_id, spec.to_json())
         if control is not None:
             out.controls.append(control)
+
+
+def _run_task(claim_ids: list[str], run_id: str, spec: RunSpec, device: str, max_seconds: float | None,
+              keep: bool) -> tuple[list, list, object]:
+    """One run, wherever an executor runs it: (its verdicts, its controls, its trajectory if `keep`, else
+    None).  Claims travel by ID (a worker's registry is its own import of the claims)."""
+    out, trajectories = Outcome(), {}
+    with one_at_a_time():
+        _check_run(out, [REGISTRY[c] for c in claim_ids], run_id, spec, device, trajectories, max_seconds)
+    return out.verdicts, out.controls, trajectories.get(run_id) if keep else None
+
+
+POLL = 0.2   # seconds between two looks at stop() while runs are going
+
+
+def _run_all(out: Outcome, claims_of: list, device: str, max_seconds: float | None, trajectories: dict,
+             finished: dict, executor: Executor, on_run, stop, tick) -> None:
+    """Run out.specs[i] checking claims_of[i] on `executor` and take the results in run order: verdicts
+    appended, on_run(run_id, ...) and tick(run_id) called here, in order, as the runs before have all
+    finished.  Runs in `finished` are taken as they are.  When stop() says so, nothing more is submitted,
+    runs not started are cancelled, those running are waited for; what finished is taken in order and
+    Interrupted is raised (unless every run had finished)."""
+    total, futures = len(out.specs), {}
+    submitted = delivered = 0   # runs handed to the executor (or found finished), runs taken in order
+    stopping = False
+    device = backend.resolve(device)   # here, once: every worker steps on the backend this machine chose
+
+    def deliver(i: int, result: tuple) -> None:
+        run_id = f"run{i:03d}"
+        if result is None:   # from the journal
+            out.verdicts += finished[run_id][0]
+            out.controls += finished[run_id][1]
+        else:
+            verdicts, controls, traj = result
+            out.verdicts += verdicts
+            out.controls += controls
+            if traj is not None:
+                trajectories[run_id] = traj
+            if on_run is not None:
+                on_run(run_id, verdicts, controls)
+        tick(run_id)
+
+    def ready(i: int) -> bool:
+        return i not in futures or futures[i].done()
+
+    try:
+        while delivered < total:
+            while not stopping and submitted < total and submitted - delivered < executor.window:
+                run_id, claims = f"run{submitted:03d}", claims_of[submitted]
+                if run_id not in finished:
+                    keep = executor.in_process or any(c.sides is not None for c in claims)  # for keep_series
+                    futures[submitted] = executor.submit(_run_task, [c.id for c in claims], run_id,
+                                                         out.specs[submitted], device, max_seconds, keep)
+                submitted += 1
+            if delivered < submitted and ready(delivered):
+                deliver(delivered, futures.pop(delivered).result() if delivered in futures else None)
+                delivered += 1
+                stopping = stopping or (stop is not None and stop() and delivered < total)
+            elif stopping:
+                break
+            else:
+                wait([futures[delivered]], timeout=POLL)
+                stopping = stop is not None and stop()
+        if stopping and delivered < total:   # nothing more starts; what is running finishes and is kept, in order
+            for f in futures.values():
+                f.cancel()
+            wait([f for f in futures.values() if not f.cancelled()])
+            for i in range(delivered, submitted):
+                if i not in futures or not futures[i].cancelled():
+                    deliver(i, futures.pop(i).result() if i in futures else None)
+                    delivered += 1
+            out.provenance["interrupted"] = f"{delivered} of {total} runs"
+            raise Interrupted(out, delivered, total)
+    finally:
+        for f in futures.values():   # an error: nothing left running for us
+            f.cancel()
 
 
 def _representative(cid: str, outcome: Outcome) -> Verdict | None:
@@ -152,7 +268,8 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
            progress: Callable[[str], None] | None = None, device: str = "auto", alexnet: dict | None = None,
            horizon_scale: float = 1.0, finished: dict | None = None,
            on_run: Callable[[str, list, list], None] | None = None,
-           stop: Callable[[], bool] | None = None) -> Outcome:
+           stop: Callable[[], bool] | None = None, jobs: int = 1, executor: Executor | None = None,
+           hunt_examples: int | None = None) -> Outcome:
     """Check every registered claim (or those in `claims`) on the runs of `profile`.
 
     Gradient-descent runs step on the backend `device` selects (dynamics.backend: "auto" is CUDA when
@@ -160,16 +277,26 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
     a torch backend a few runs are also re-run on numpy and their agreement is recorded.  `alexnet`: a
     finished `aligncheck alexnet` result (theorems.experiments.alexnet.load_result) for FIG3a/FIG3b.
     `horizon_scale` runs every simulation that many times longer (for limits left inconclusive).
+    `hunt_examples` (default: the profile's) drawn runs steered towards every inequality's bound (run.hunt).
 
     Interrupt and resume: after each run `on_run(run_id, verdicts, controls)` is called (to journal them),
     then `stop()` is asked; if it says so, Interrupted is raised with the outcome of what finished.  Runs in
     `finished` ({run_id: (verdicts, controls)}, from a journal) are not simulated again: their verdicts are
-    taken as they are, so a resumed run's results equal an uninterrupted one's."""
+    taken as they are, so a resumed run's results equal an uninterrupted one's.
+
+    Parallel runs: the runs are independent simulations; `jobs` > 1 runs them in that many local processes
+    (theorems.run.executor; 1: one after the other, here), or `executor` (an Executor, e.g. a DaskExecutor,
+    left open) runs them wherever it does.  The verdicts, their order and on_run's order are the same
+    whatever runs them; on a stop, runs not yet started are cancelled and those running are finished."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     selected = ordered(REGISTRY[c] for c in (claims or REGISTRY))
     out = Outcome(specs=profile_specs(profile, seed, data, horizon_scale), provenance=provenance(profile, seed, data))
     out.provenance["horizon_scale"] = horizon_scale
+    owned = ExitStack()   # an executor made here is closed after the runs; one passed in is its caller's
+    if executor is None:
+        executor = owned.enter_context(make_executor("local", jobs))
+    executor.warm()   # a pool's workers start while the identities are proved
     start = time.perf_counter()
     tick = progress or (lambda *_: None)
     for claim in selected:
@@ -186,19 +313,18 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
     limits = [c for c in selected if plan.on_long_runs(c)]
     short, long = len(out.specs), long_specs(limits, profile, seed, data, horizon_scale)
     out.specs += long
-    for i, spec in enumerate(out.specs):
-        run_id, n_v, n_c = f"run{i:03d}", len(out.verdicts), len(out.controls)
-        if run_id in finished:
-            out.verdicts += finished[run_id][0]
-            out.controls += finished[run_id][1]
-        else:
-            _check_run(out, on_runs if i < short else limits, run_id, spec, device, trajectories, max_seconds)
-            if on_run is not None:
-                on_run(run_id, out.verdicts[n_v:], out.controls[n_c:])
-        tick(run_id)
-        if stop is not None and stop() and i + 1 < len(out.specs):
-            out.provenance["interrupted"] = f"{i + 1} of {len(out.specs)} runs"
-            raise Interrupted(out, i + 1, len(out.specs))
+    with owned:
+        _run_all(out, [on_runs if i < short else limits for i in range(len(out.specs))], device, max_seconds,
+                 trajectories, finished, executor, on_run, stop, tick)
+    examples = PROFILES[profile]["hunt"] if hunt_examples is None else hunt_examples
+    if examples:
+        tick("hunt")
+        found, out.provenance["hunt"] = hunt(on_runs, examples, seed, max_seconds, horizon_scale, SIMULATION_ERRORS,
+                                             stop=stop, progress=tick)
+        out.verdicts += found
+        if stop is not None and stop():
+            out.provenance["interrupted"] = f"{len(out.specs)} of {len(out.specs)} runs, during the hunt"
+            raise Interrupted(out, len(out.specs), len(out.specs))
     experiments = [c for c in selected if c.experiment is not None]
     for claim in experiments:
         out.verdicts.append(plan.check(claim))
@@ -209,6 +335,9 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
         tick("experiments")
     if alexnet is not None:  # asked for by name (--alexnet DIR): reported whatever --claim says
         add_alexnet(out, alexnet)
+    for claim in selected:   # the catalogued counterexample of each erratum checked on runs
+        if claim.witness is not None:
+            out.verdicts.append(plan.check(claim, simulate(claim.witness), "witness", claim.witness.to_json()))
     known = errata()
     for claim in selected:  # hunt a shrunk counterexample for failing claims and for known errata
         if claim.sides is None or claim.assumption:  # an assumption unmet on a run is no paper error
@@ -219,6 +348,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
             cx = out.counterexamples[claim.id] = shrink(claim, PROFILES[profile]["shrink"], max_seconds=max_seconds)
             if cx is not None and not failing:
                 out.verdicts.append(cx)
+    confirm(out, selected)
     keep_series(out, selected, trajectories)
     _device_crosscheck(out, device)
     out.provenance["seconds"] = time.perf_counter() - start
