@@ -1,6 +1,6 @@
 """The command line, every command: `aligncheck verify | claims | check | problem | prepare | figures | alexnet |
 inspect | mutants` (also `python -m aligncheck`); inspect and mutants are defined beside their code
-(aligncheck.monitor, aligncheck.mutants_cli) and registered at the end.
+(aligncheck.monitor, aligncheck.mutants_cli) and imported when run (`_Group`).
 
 Bad input ends with one line on stderr and exit status 2, never a traceback.
 """
@@ -15,10 +15,27 @@ from typing import NoReturn
 
 import click
 
-from dynamics.data import DataError
-from dynamics.geometry import NotSeparable
+# Heavy modules (numpy, scipy, pandas, sympy, the claim registry) are imported inside the commands, so that
+# `aligncheck --help` and the usage errors answer at once (tests/test_cli.py checks --help imports none of them).
+# User errors: dynamics.data.DataError and dynamics.geometry.NotSeparable are ValueErrors.
+USER_ERRORS = (ValueError, OSError)
 
-USER_ERRORS = (DataError, NotSeparable, ValueError, OSError)
+# The group's --help epilog: theorems.model.STATUS_MEANINGS written out, so that --help imports no claim
+# (tests/test_cli.py checks that the two are equal).
+STATUS_MEANINGS = {
+    "pass": "held at every checked point of every run (within its stated tolerance)",
+    "fail": "violated by more than 100 x its tolerance on some run, confirmed in high precision (a finding: "
+            "see its counterexample)",
+    "erratum": "false as printed, a catalogued erratum (its corrected form is a claim of its own)",
+    "vacuous": "its hypotheses were not met on any run (never counted as a pass)",
+    "inconclusive": "not decided: a limit still improving but short of its threshold, or too few records to tell "
+                    "(horizon too short or the run stalled: `verify --horizon-scale X` runs longer); or a violation "
+                    "within 100 x its tolerance, or not confirmed in high precision (rounding)",
+    "trend": "a limit or an experiment: finite-time evidence consistent with it (never a pass)",
+    "error": "the check itself broke, or its simulation failed",
+    "not checked": "left out of this run (`--claim`, or Figure 3 without `--alexnet`)",
+    "met k/n": "an assumption: held on k of the n runs (the claims resting on it are vacuous on the others)",
+}
 
 
 def _fail(msg: str) -> NoReturn:
@@ -27,12 +44,54 @@ def _fail(msg: str) -> NoReturn:
 
 
 def _statuses_help() -> str:
-    from theorems.model import STATUS_MEANINGS
-
     return "\b\nStatuses (one meaning each):\n" + "\n".join(f"  {s:<13} {m}" for s, m in STATUS_MEANINGS.items())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+class _Group(click.Group):
+    """The commands defined beside their code are imported only when run (`inspect`: aligncheck.monitor,
+    which needs numpy; `mutants`: aligncheck.mutants_cli); --help lists them by their own help text, read
+    from their source (the function's docstring, by ast) without importing it."""
+
+    LAZY = {"inspect": ("aligncheck.monitor", "inspect_command"),
+            "mutants": ("aligncheck.mutants_cli", "mutants_command")}
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.LAZY:
+            return super().get_command(ctx, name)
+        module, attr = self.LAZY[name]
+        if self._listing and module not in sys.modules:
+            return click.Command(name, help=_docstring(module, attr))
+        from importlib import import_module
+
+        return getattr(import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _docstring(module: str, function: str) -> str | None:
+    """The docstring of a module-level function, from the module's source, without importing the module."""
+    import ast
+    from importlib.util import find_spec
+
+    spec = find_spec(module)
+    if spec is None or spec.origin is None:
+        return None
+    for node in ast.parse(Path(spec.origin).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return ast.get_docstring(node, clean=False)   # as click reads __doc__
+    return None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
              epilog=_statuses_help())
 @click.version_option(package_name="aligncheck", prog_name="aligncheck")
 def main() -> None:
@@ -61,12 +120,26 @@ def main() -> None:
               help="a finished `aligncheck alexnet --out DIR` folder: adds Figure 3 (FIG3a, FIG3b) to the report")
 @click.option("--horizon-scale", type=click.FloatRange(min=0.01, max=1000.0), default=1.0, show_default=True,
               help="run every simulation this many times longer (limits left `inconclusive` need longer runs)")
+@click.option("--hunt", "hunt_examples", type=click.IntRange(min=0, max=100_000), default=None, metavar="N",
+              help="drawn runs steered towards every inequality's bound (hypothesis target() on its relative "
+                   "slack); the report gives each claim's tightest instance [default: the profile's: quick 10, "
+                   "ci 60, thorough 1500]")
 @click.option("--overwrite", is_flag=True, help="--out may be an existing report folder: it is emptied first")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="finish an interrupted run in DIR with its own options, skipping the runs it finished")
+@click.option("--jobs", type=click.IntRange(min=1, max=1024), default=None,
+              help="simulations run at once, each in its own process; 1: one after the other, in this process "
+                   "(the results are the same) [default: this machine's cores]")
+@click.option("--executor", "executor_kind", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="where the runs go: local processes (--jobs), or a dask.distributed cluster (--scheduler; "
+                   "pip install 'aligncheck[dask]'; its workers need aligncheck installed: start them with "
+                   "--nthreads 1)")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="the dask scheduler of --executor dask, e.g. tcp://host:8786")
 def verify(profile: str, out: str | None, seed: int, data_file: str | None, claims: tuple[str, ...], device: str,
            formats: tuple[str, ...], alexnet_dir: str | None, horizon_scale: float, overwrite: bool,
-           resume_dir: str | None) -> None:
+           resume_dir: str | None, jobs: int | None, executor_kind: str, scheduler: str | None,
+           hunt_examples: int | None) -> None:
     """Run every claim and write the verification report (report.html, report.md, results, summary.json).
 
     Ctrl-C (SIGINT) or SIGTERM stops at the next run's end and writes the report of what finished, marked
@@ -83,6 +156,7 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
     from theorems import REGISTRY
     from theorems.experiments.alexnet import load_result
     from theorems.run.profiles import long_specs, profile_specs
+    from theorems.run.executor import make as make_executor
     from theorems.run.verify import Interrupted
     from theorems.run.verify import verify as run_verify
 
@@ -92,7 +166,8 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
     from .reporting.write import write
 
     if resume_dir is not None:
-        profile, seed, data_file, claims, device, formats, alexnet_dir, horizon_scale = _resumed(resume_dir)
+        profile, seed, data_file, claims, device, formats, alexnet_dir, horizon_scale, hunt_examples = \
+            _resumed(resume_dir)
     unknown = [c for c in claims if c not in REGISTRY]
     if unknown:
         _fail(f"unknown claim id(s) {unknown}; see `aligncheck claims`")
@@ -119,16 +194,22 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
         total += any(c.experiment is not None for c in selected)
     except USER_ERRORS as exc:
         _fail(str(exc))
+    try:   # before the folder and the long run: a bad --executor/--scheduler fails fast
+        runner = make_executor(executor_kind, jobs, scheduler)
+    except USER_ERRORS as exc:
+        _fail(str(exc))
     if resume_dir is not None:
         out_dir, finished = Path(resume_dir), journal.read(Path(resume_dir))
     else:
         out_dir, finished = _output_dir(out, profile, seed, overwrite), {}
         journal.start(out_dir, dict(profile=profile, seed=seed, data=data_file, claims=list(claims), device=device,
-                                    formats=list(formats), alexnet=alexnet_dir, horizon_scale=horizon_scale))
+                                    formats=list(formats), alexnet=alexnet_dir, horizon_scale=horizon_scale,
+                                    hunt=hunt_examples))
     signals = journal.Signals()
-    with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar, signals:
+    with tqdm(total=total, desc=f"verify [{profile}]", unit="run", file=sys.stderr, dynamic_ncols=True) as bar, signals, \
+            runner:
         def tick(label):
-            if label.startswith("shrink"):
+            if label.startswith(("shrink", "hunt")):
                 bar.set_postfix_str(label)
             else:
                 bar.update(1)
@@ -136,7 +217,7 @@ def verify(profile: str, out: str | None, seed: int, data_file: str | None, clai
             outcome = run_verify(profile, seed, data_file, list(claims) or None, progress=tick, device=device,
                                  alexnet=alexnet, horizon_scale=horizon_scale, finished=finished,
                                  on_run=lambda run_id, vs, cs: journal.append(out_dir, run_id, vs, cs),
-                                 stop=signals.received)
+                                 stop=signals.received, executor=runner, hunt_examples=hunt_examples)
         except Interrupted as stopped:
             write(stopped.outcome, out_dir, formats=formats)
             click.echo(f"interrupted ({stopped.done} of {stopped.total} runs): partial report in {out_dir}; "
@@ -225,7 +306,7 @@ def _resumed(resume_dir: str) -> tuple:
     except ValueError as exc:
         _fail(str(exc))
     return (cfg["profile"], cfg["seed"], cfg["data"], tuple(cfg["claims"]), cfg["device"], tuple(cfg["formats"]),
-            cfg["alexnet"], cfg["horizon_scale"])
+            cfg["alexnet"], cfg["horizon_scale"], cfg.get("hunt"))
 
 
 def _check_data(path):
@@ -248,10 +329,21 @@ def _clean(x):
 @click.option("--json", "as_json", is_flag=True)
 def problem(data_file: str, as_json: bool) -> None:
     """The certified quantities of a dataset: margin, max-margin direction, support, alpha, thresholds."""
+    import os
+
+    # Its linear algebra is on matrices of at most n x min(n, d) + 1 (one QR of the data, then small ones): a
+    # single BLAS thread is enough, and on a busy machine OpenBLAS's extra thread spins waiting for a core
+    # (measured at load 6 on 2 cores: n = 20000, d = 50 took 9.6 s, 4.8 s with one thread).  Set before numpy
+    # is imported (the command line imports it only here); a value the user set is kept.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from theorems.claims._problem import certify
 
     ds = _check_data(data_file)
-    g = certify(ds.Z)
+    try:
+        g = certify(ds.Z)   # the max-margin problem was solved once, by the Dataset check (geometry's cache)
+    except USER_ERRORS as exc:  # e.g. geometry.TooManyVertices: alpha's enumeration refused, one line
+        _fail(f"{data_file}: {exc}")
     info = {
         "separable": True, "n": ds.n, "d": ds.d, "gamma": g.gamma, "ubar": g.ubar.tolist(),
         "support": g.support.tolist(), "dual": g.dual[g.support].tolist(), "kkt_residual": g.kkt_residual,
@@ -416,7 +508,5 @@ def alexnet(data_dir: str | None, device: str, epochs: float | None, width_scale
     # like verify: a claim that fails (or a control that is not caught) is exit status 1
     sys.exit(1 if any(v["status"] == "fail" for v in result["verdicts"])
              or any(c["status"] != "fail" for c in result["controls"]) else 0)
-from .monitor import inspect_command  # noqa: E402
-main.add_command(inspect_command, "inspect")
-from .mutants_cli import mutants_command  # noqa: E402
-main.add_command(mutants_command, "mutants")
+_Group.LAZY["sweep"] = ("aligncheck.sweep_cli", "sweep_command")   # a grid through verify's executors
+_Group.LAZY["regime"] = ("aligncheck.regime_cli", "regime_command")   # reach the asymptotic regime fast

@@ -14,11 +14,14 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import geometry
+
+if TYPE_CHECKING:
+    import pandas as pd   # imported where a CSV is read (an .npz or a generated dataset never needs it)
 
 NORM_SLACK = 1e-12  # ||x_i|| <= 1 + NORM_SLACK: rounding of data normalised to the unit sphere
 DELIMITERS = ",;\t"  # CSV delimiters recognised (sniffed from the header line; ',' when it has one column)
@@ -240,11 +243,15 @@ def _read_csv(path: Path, label: str):
 
 
 def _frame(text: str, sep: str, **kw) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True, skipinitialspace=True, **kw)
 
 
 def _header(path: Path, line: str, sep: str) -> list[str]:
     """The column names of the header line (quotes and surrounding spaces removed)."""
+    import pandas as pd
+
     try:
         head = _frame(line, sep, header=None, nrows=1, dtype=str, na_filter=False)
     except (ValueError, pd.errors.ParserError) as exc:
@@ -254,6 +261,8 @@ def _header(path: Path, line: str, sep: str) -> list[str]:
 
 def _fast_table(text: str, sep: str, width: int) -> np.ndarray | None:
     """Every data row as float64 when the file is clean (pandas' C parser); None to diagnose slowly."""
+    import pandas as pd
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -266,6 +275,8 @@ def _fast_table(text: str, sep: str, width: int) -> np.ndarray | None:
 
 def _checked_table(path: Path, text: str, sep: str, header: list[str]) -> np.ndarray:
     """Parse cell by cell, naming the first ragged row, empty, non-numeric, complex or overflowing entry."""
+    import pandas as pd
+
     try:
         raw = _frame(text, sep, header=None, dtype=str, na_filter=False)
     except pd.errors.ParserError as exc:

@@ -102,13 +102,18 @@ class Relative:
 
 
 def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, progress=None,
-                     backend="numpy") -> Trajectory:
+                     backend="numpy", engine: str = "numpy") -> Trajectory:
     """Run `steps` steps; keep W(t) and W(t+1) at log-spaced t (so per-step claims see real steps).
 
     The steps run on `backend` (a dynamics.backend.Backend or device word: "numpy", "torch-cpu",
     "cuda", ...); the kept snapshots and the Appendix-C sums are numpy float64 whatever the backend, so
-    the claims read every run the same way.
+    the claims read every run the same way.  engine="numba" (or "auto": numba if installed) runs the same
+    steps in dynamics.compiled's loop (numpy backend only); "numpy", the default, is this loop, the reference.
     """
+    if engine != "numpy" and _compiled_engine(engine, backend):
+        from . import compiled
+
+        return compiled.gradient_descent(ws0, Z, loss, policy, steps, checkpoints, progress)
     be = backend if isinstance(backend, _backend.Backend) else _backend.get(backend)
     keep = set(log_checkpoints(steps, checkpoints, integer=True).astype(int).tolist())
     keep |= {t + 1 for t in keep if t < steps}
@@ -140,6 +145,20 @@ def gradient_descent(ws0, Z, loss, policy, steps: int, checkpoints: int = 40, pr
                       info=info)
 
 
+def _compiled_engine(engine: str, backend) -> bool:
+    """Whether `engine` selects the compiled loop (numba) rather than this module's loop: "auto" does on the
+    numpy backend when numba imports; "numba" does, and is refused beside a torch backend."""
+    from . import compiled
+
+    name = compiled.resolve(engine)
+    on_numpy = (backend.name if isinstance(backend, _backend.Backend) else _backend.resolve(backend)) == "numpy"
+    if name == "numba" and not on_numpy:
+        if engine == "auto":
+            return False
+        raise ValueError(f"engine 'numba' runs on the numpy backend only; got backend {backend!r}")
+    return name == "numba"
+
+
 def _sq_norm(grads):
     xp = array_namespace(*grads)
     return sum(xp.sum(g * g) for g in grads)
@@ -153,7 +172,7 @@ def _snapshot(t, ws, Z, loss, sums, eta, radius) -> Snapshot:
 
 
 def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40, until=None,
-                     max_steps: int = 10**7) -> Trajectory:
+                     max_steps: int = 10**7, engine: str = "numpy") -> Trajectory:
     """Gradient descent with the scale-invariant steps of `Relative` (each layer moves by at most a
     fraction eps of its Frobenius norm), in a lean loop, until max_k ||W_k||_F reaches `max_norm`.
 
@@ -163,7 +182,12 @@ def relative_descent(ws0, Z, loss, eps: float, max_norm: float, levels: int = 40
     geometrically spaced levels; `until(snapshot)` stops early.  Beyond the paper: a discretisation of
     the flow's path whose error does not shrink with the norm (an angle floor of order eps, DESIGN.md 8).
     Stops with a reason: "norm reached", "until", "zero gradient" or "max steps".
+    engine="numba" (or "auto") runs the same steps in dynamics.compiled's loop; "numpy" is the reference.
     """
+    if engine != "numpy" and _compiled_engine(engine, "numpy"):
+        from . import compiled
+
+        return compiled.relative_descent(ws0, Z, loss, eps, max_norm, levels, until, max_steps)
     ws = [np.array(w, dtype=float) for w in ws0]
     start_norm = network.max_fro(ws)
     targets = list(np.geomspace(start_norm, max_norm, max(levels, 2) + 1)[1:])

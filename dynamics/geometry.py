@@ -14,14 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import quadprog
-from scipy.optimize import linprog, lsq_linear
+
+# scipy.optimize (linprog, lsq_linear) is imported where it is used: a certified generic problem needs no LP
 
 MAX_VERTEX_CANDIDATES = 200_000
 CACHE_SIZE = 32      # solved max-margin problems kept (keyed on the data's blake2b digest and shape)
 SUPPORT_RTOL = 1e-7  # z_i is a support vector when <u, z_i> <= 1 + SUPPORT_RTOL (u the QP solution)
+CERTIFICATE_MARGIN = 10.0  # _bounded_by_multipliers' safety factor over its bound (rounding)
 
 
 _SOLVED: OrderedDict = OrderedDict()
+_FRAMES: OrderedDict = OrderedDict()   # _frame's support vectors, ubar and span basis in coordinates
 
 
 class NotSeparable(ValueError):
@@ -85,9 +88,14 @@ def _solve(Z: np.ndarray) -> MaxMargin:
     n, d = Z.shape
     A = np.linalg.qr(Z.T, mode="r").T if n < d else Z
     k = A.shape[1]
+    # quadprog takes writable buffers only: a copy (Z may be read-only, e.g. a cached view of bytes, and
+    # for d = 1 Z.T is already contiguous, so ascontiguousarray would pass it through)
+    C = np.array(A.T, dtype=float, order="C", copy=True)
     try:
-        v, _, _, _, lam, _ = quadprog.solve_qp(np.eye(k), np.zeros(k), np.ascontiguousarray(A.T), np.ones(n))
-    except ValueError as exc:  # quadprog: "constraints are inconsistent, no solution"
+        v, _, _, _, lam, _ = quadprog.solve_qp(np.eye(k), np.zeros(k), C, np.ones(n))
+    except ValueError as exc:
+        if "inconsistent" not in str(exc):   # quadprog: "constraints are inconsistent, no solution"
+            raise
         raise NotSeparable(str(exc)) from None
     mm = _certify(Z, Z.T @ lam if n < d else v, lam)
     for a in (mm.ubar, mm.support, mm.dual):
@@ -103,6 +111,8 @@ def max_margin_lsd(Z: np.ndarray) -> MaxMargin:
     u = -r[:d] / r[d]; r = 0 means infeasible.  (Not scipy.optimize.nnls: scipy 1.15's, the newest for
     Python 3.10, returns a wrong solution on one-feature data.)
     """
+    from scipy.optimize import lsq_linear
+
     n, d = Z.shape
     E = np.vstack([Z.T, np.ones((1, n))])
     f = np.zeros(d + 1)
@@ -132,11 +142,49 @@ def _right_svd(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, vt
 
 
+def coordinates(Z: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows of Z (and each extra vector) in one orthonormal basis of a subspace that holds them all:
+    an isometry, so every inner product, norm, rank, span and projection among them is that of the
+    originals (up to rounding).  When there are fewer vectors than dimensions (k = n + len(extra) < d) the
+    coordinates are the rows of R^T from [Z; extra]^T = Q R (one O(k^2 d) QR; no d x k Q is formed), so
+    what follows costs nothing in d; otherwise the rows themselves."""
+    W = np.vstack([Z, *[np.atleast_2d(e) for e in extra]]) if extra else Z
+    if W.shape[0] < W.shape[1]:
+        W = np.linalg.qr(W.T, mode="r").T
+    n = len(Z)
+    return (W[:n], *(W[n + i] for i in range(len(extra))))
+
+
+def _frame(Z: np.ndarray, mm: MaxMargin) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(S, c, B): the support vectors and ubar in `coordinates`, and an orthonormal basis B (columns) of the
+    data's span there: all that `support_spans_data` and `alpha` need, computed once per (data, ubar,
+    support) and shared by them (one QR of the n x d data per command, whichever of n and d is larger; the
+    cache keeps these small arrays, never the data)."""
+    Z = np.ascontiguousarray(Z, dtype=float)
+    ubar = np.ascontiguousarray(mm.ubar, dtype=float)
+    support = np.ascontiguousarray(mm.support, dtype=np.int64)
+    h = hashlib.blake2b(Z.data, digest_size=20)
+    h.update(ubar.data)
+    h.update(support.data)
+    key = (h.digest(), Z.shape)
+    if key in _FRAMES:
+        _FRAMES.move_to_end(key)
+        return _FRAMES[key]
+    C, c = coordinates(Z, ubar)
+    frame = _FRAMES[key] = (C[support], c.copy(), span_basis(C))
+    for a in frame:
+        a.flags.writeable = False
+    while len(_FRAMES) > CACHE_SIZE:
+        _FRAMES.popitem(last=False)
+    return frame
+
+
 def support_spans_data(Z: np.ndarray, mm: MaxMargin) -> tuple[bool, bool]:
-    """(support spans R^d, support spans span of the data): Assumption 2.7 and its relaxation."""
-    d = Z.shape[1]
-    r_support = span_basis(Z[mm.support]).shape[1]
-    return r_support == d, r_support == span_basis(Z).shape[1]
+    """(support spans R^d, support spans span of the data): Assumption 2.7 and its relaxation (ranks
+    computed in the coordinates of `coordinates`: the same singular values, without d)."""
+    S, _, basis = _frame(Z, mm)
+    r_support = span_basis(S).shape[1]
+    return r_support == Z.shape[1], r_support == basis.shape[1]
 
 
 def alpha(Z: np.ndarray, mm: MaxMargin) -> float:
@@ -147,16 +195,19 @@ def alpha(Z: np.ndarray, mm: MaxMargin) -> float:
     over the polytope {f <= 1}, attained at a vertex; vertices are where r - 1 of the constraints
     are active (r the dimension of the space).  Returns 0 when the polytope is unbounded, i.e. when
     some xi has <xi, z_i> <= 0 for every support vector (Assumption 2.7 fails).
+
+    Everything is computed in the coordinates of `coordinates(Z, ubar)` (an isometry: the polytope is
+    the same up to rotation), so d enters only through one QR when n + 1 < d.
     """
-    basis = span_basis(Z)                                  # d x r
-    proj = basis - np.outer(mm.ubar, mm.ubar @ basis)      # restrict to ubar-perp within the span
-    perp = span_basis(proj.T)                                # d x (r-1)
-    P = Z[mm.support] @ perp                               # |S| x (r-1) coordinates of p_i
+    S, ubar, basis = _frame(Z, mm)                         # basis: k x r (k coordinates)
+    proj = basis - np.outer(ubar, ubar @ basis)            # restrict to ubar-perp within the span
+    perp = span_basis(proj.T)                              # k x (r-1)
+    P = S @ perp                                           # |S| x (r-1) coordinates of p_i
     m = P.shape[1]
     if m == 0:
         return float("inf")  # one-dimensional data: ubar-perp is {0}; every xi-condition is void
     check_vertex_budget(len(P), m)
-    if _recession_direction(P):
+    if not _bounded_by_multipliers(P, mm.dual[mm.support]) and _recession_direction(P):
         return 0.0
     best = 0.0
     for rows in itertools.combinations(range(len(P)), m):
@@ -184,8 +235,30 @@ def check_vertex_budget(n_support: int, m: int) -> None:
                               f"data with few support vectors (generic data has at most d)")
 
 
+def _bounded_by_multipliers(P: np.ndarray, lam: np.ndarray) -> bool:
+    """A certificate that no xi != 0 has P xi <= 0 (so the polytope {P xi <= 1} is bounded), from the
+    KKT multipliers alone, with no linear program.
+
+    The support vectors' projections p_i onto ubar-perp satisfy sum_i lam_i p_i = Pi_perp u = 0
+    (stationarity, u parallel to ubar); rho = P^T lam is that sum as computed (plus a bound on its
+    rounding).  A unit xi with P xi <= 0 would give sum_i lam_i (P xi)_i = <rho, xi> >= -||rho||, a sum
+    of non-positive terms, so |(P xi)_i| <= ||rho|| / min lam for every i and ||P xi|| <= sqrt(|S|)
+    ||rho|| / min lam: impossible when the smallest singular value of P is larger (by the factor
+    CERTIFICATE_MARGIN).  Generic data (every multiplier clearly positive, P of full column rank) is
+    certified here; False means "not certified" (a multiplier ~0, P rank-deficient, or a ubar that is not
+    the KKT point's) and the LPs decide."""
+    k, m = P.shape
+    if k < m or lam.size != k or not np.all(np.isfinite(lam)) or lam.min() <= 0:
+        return False
+    rho = float(np.linalg.norm(P.T @ lam)) + k * np.finfo(float).eps * float(lam.sum() * np.abs(P).max())
+    sigma_min = float(np.linalg.svd(P, compute_uv=False)[-1])
+    return sigma_min * float(lam.min()) > CERTIFICATE_MARGIN * math.sqrt(k) * rho
+
+
 def _recession_direction(P: np.ndarray) -> bool:
     """True if some xi != 0 has P xi <= 0 (the polytope {P xi <= 1} is unbounded)."""
+    from scipy.optimize import linprog
+
     m = P.shape[1]
     # A non-zero xi of the cone {P xi <= 0} has some coordinate of some sign: scale it to c.xi = 1.
     for c in np.vstack([np.eye(m), -np.eye(m)]):

@@ -82,3 +82,58 @@ def test_verify_writes_the_report_on_user_data(tmp_path):
 def test_check_reproduces_a_known_erratum():
     r = run("check", "T3.7-B3")
     assert r.returncode == 1 and "known erratum" in r.stdout
+
+
+# --- a fast --help (issue 13): nothing heavy is imported until a command runs -----------------------
+
+HEAVY = ("numpy", "scipy", "pandas", "sympy", "torch", "matplotlib", "theorems", "dynamics")
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys\nfrom aligncheck.cli import main\n"
+            "try:\n    main(['--help'], prog_name='aligncheck')\nexcept SystemExit:\n    pass\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Statuses (one meaning each)" in r.stdout and "inspect" in r.stdout and "mutants" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout.splitlines()[-1]
+
+
+def test_help_statuses_are_the_models():
+    from aligncheck import cli
+    from theorems.model import STATUS_MEANINGS
+
+    assert cli.STATUS_MEANINGS == STATUS_MEANINGS
+
+
+@pytest.mark.parametrize("name", ["inspect", "mutants"])
+def test_lazy_commands_are_listed_by_their_own_summary(name):
+    import inspect
+
+    import click
+    from click.testing import CliRunner
+
+    from aligncheck import cli
+
+    module, attr = cli._Group.LAZY[name]
+    stand_in = click.Command(name, help=cli._docstring(module, attr))   # what --help lists, module not imported
+    real = cli.main.get_command(click.Context(cli.main), name)
+    assert real is getattr(__import__(module, fromlist=[attr]), attr)
+    assert real.help and inspect.cleandoc(stand_in.help) == inspect.cleandoc(real.help)
+    for limit in (30, 45, 80, 120, 500):
+        assert stand_in.get_short_help_str(limit) == real.get_short_help_str(limit)
+    r = CliRunner().invoke(cli.main, [name, "--help"], prog_name="aligncheck")
+    assert r.exit_code == 0 and f"Usage: aligncheck {name}" in r.output
+
+
+def test_problem_refuses_too_many_support_vectors_in_one_line(tmp_path):
+    # 120 support vectors in R^10 (gamma e_1 + sqrt(1 - gamma^2) s_i, the s_i in +- pairs): alpha's exact
+    # vertex enumeration would visit ~1e13 candidates; refused before any work, one line, exit 2
+    rng = np.random.default_rng(0)
+    s = rng.standard_normal((60, 9))
+    s = np.vstack([s, -s]) / np.linalg.norm(np.vstack([s, -s]), axis=1, keepdims=True)
+    X = np.hstack([np.full((120, 1), 0.3), np.sqrt(1 - 0.3**2) * s])
+    np.savez(tmp_path / "sv.npz", X=X, y=np.ones(120))
+    r = run("problem", "--data", str(tmp_path / "sv.npz"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    assert "120 support vectors" in r.stderr and "vertex candidates" in r.stderr

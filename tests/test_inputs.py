@@ -273,6 +273,118 @@ def test_alpha_refuses_too_many_support_vectors_quickly():
     assert time.perf_counter() - t < 2 and "\n" not in str(exc.value) and isinstance(exc.value, ValueError)
 
 
+def _alpha_in_full_dimension(Z, mm):
+    """The d-dimensional computation of alpha (no change of coordinates, LPs for the recession cone): the
+    reference that geometry.alpha, computed in the data's own coordinates, must reproduce."""
+    import itertools
+
+    basis = geometry.span_basis(Z)
+    perp = geometry.span_basis((basis - np.outer(mm.ubar, mm.ubar @ basis)).T)
+    P = Z[mm.support] @ perp
+    m = P.shape[1]
+    if m == 0:
+        return math.inf
+    if geometry._recession_direction(P):
+        return 0.0
+    best = 0.0
+    for rows in itertools.combinations(range(len(P)), m):
+        A = P[list(rows)]
+        if abs(np.linalg.det(A)) >= 1e-12 * max(1.0, np.abs(A).max() ** m):
+            xi = np.linalg.solve(A, np.ones(m))
+            if np.all(P @ xi <= 1.0 + 1e-9):
+                best = max(best, float(np.linalg.norm(xi)))
+    return 1.0 / best if best > 0 else 0.0
+
+
+def _wide_and_tall_data():
+    out = [data.random_separable(n, d, 0.1, seed).Z
+           for seed, (n, d) in enumerate([(3, 40), (6, 9), (8, 120), (5, 5), (30, 4), (200, 6), (2, 300), (1, 7)])]
+    for d, extra in [(3, 0), (4, 3), (5, 2)]:           # Assumption 2.7 data, embedded in R^40 (n < d)
+        Zs = data.assumption_27(d, extra, 0.3, d).Z
+        Q, _ = np.linalg.qr(np.random.default_rng(d).standard_normal((40, d)))
+        out += [Zs, Zs @ Q.T]
+    out.append(np.array([[0.5, 0.0, 0.0], [0.9, 0.1, 0.0]]))                 # alpha = 0 (one support vector)
+    out.append(np.array([[0.5, 0.5], [0.5, -0.5], [0.5, 0.0]]))               # a support vector with lambda = 0
+    return out
+
+
+@pytest.mark.parametrize("k", range(16))
+def test_alpha_and_spans_in_reduced_coordinates_equal_the_full_computation(k):
+    Z = _wide_and_tall_data()[k]
+    mm = geometry.max_margin(Z)
+    basis = geometry.span_basis(Z)
+    r_support = geometry.span_basis(Z[mm.support]).shape[1]
+    full, relaxed = geometry.support_spans_data(Z, mm)
+    assert (full, relaxed) == (r_support == Z.shape[1], r_support == basis.shape[1])
+    if not relaxed:
+        return
+    got, ref = geometry.alpha(Z, mm), _alpha_in_full_dimension(Z, mm)
+    if math.isfinite(ref) and ref > 0:
+        assert got == pytest.approx(ref, rel=1e-10, abs=0)   # ALPHA_REL (1e-9) is alpha's stated accuracy
+    else:
+        assert got == ref
+
+
+def test_coordinates_are_an_isometry():
+    rng = np.random.default_rng(3)
+    Z, v = rng.standard_normal((7, 50)), rng.standard_normal(50)
+    C, c = geometry.coordinates(Z, v)
+    assert C.shape == (7, 8) and np.allclose(C @ C.T, Z @ Z.T, atol=1e-12) and np.allclose(C @ c, Z @ v, atol=1e-12)
+    (T,) = geometry.coordinates(rng.standard_normal((30, 4)))
+    assert T.shape == (30, 4)
+
+
+def test_multiplier_certificate_never_contradicts_the_lps():
+    """Where the KKT multipliers certify a bounded polytope, no LP finds a recession direction; where a
+    multiplier is 0 (a degenerate support vector) the certificate declines and the LPs decide."""
+    certified = 0
+    for Z in _wide_and_tall_data() + [data.random_separable(12, 5, 0.1, s).Z for s in range(20)]:
+        mm = geometry.max_margin(Z)
+        if not geometry.support_spans_data(Z, mm)[1]:
+            continue
+        S, ub, basis = geometry._frame(Z, mm)
+        P = S @ geometry.span_basis((basis - np.outer(ub, ub @ basis)).T)
+        if P.shape[1] and geometry._bounded_by_multipliers(P, mm.dual[mm.support]):
+            certified += 1
+            assert not geometry._recession_direction(P)
+    assert certified >= 10
+    Z = np.array([[0.5, 0.5], [0.5, -0.5], [0.5, 0.0]])
+    mm = geometry.max_margin(Z)
+    assert mm.dual[mm.support].min() == 0 and not geometry._bounded_by_multipliers(np.ones((3, 1)), mm.dual[mm.support])
+
+
+@pytest.mark.parametrize("shape", [(2, 1), (6, 1), (1, 4), (5, 3)])
+def test_max_margin_of_read_only_data(monkeypatch, shape):
+    """theorems.claims._problem hands the solver a read-only view of bytes; quadprog needs writable buffers
+    (d = 1 once gave 'NotSeparable: buffer source array is read-only' after a cache eviction)."""
+    ds = data.random_separable(*shape, 0.05, 0)
+    Z = np.frombuffer(ds.Z.tobytes()).reshape(ds.Z.shape)
+    assert not Z.flags.writeable
+    monkeypatch.setattr(geometry, "_SOLVED", type(geometry._SOLVED)())
+    mm = geometry.max_margin(Z)
+    assert mm.kkt_residual < 1e-12 and mm.gamma == pytest.approx(ds.max_margin.gamma, rel=1e-12)
+
+
+def test_large_problems_solve_in_the_small_form_once(monkeypatch):
+    """n = 40, d = 3000 and n = 3000, d = 40: the max-margin problem is solved once for the data check and
+    the certificate (geometry's cache), and the whole certificate (QP, support, alpha) takes seconds at most."""
+    from theorems.claims._problem import certify
+
+    calls = []
+    solve = geometry._solve
+    monkeypatch.setattr(geometry, "_solve", lambda Z: calls.append(Z.shape) or solve(Z))
+    monkeypatch.setattr(geometry, "_SOLVED", type(geometry._SOLVED)())
+    for n, d in [(40, 3000), (3000, 40)]:
+        rng = np.random.default_rng(n)
+        X = rng.standard_normal((n, d))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        t = time.process_time()
+        ds = data.Dataset(X, np.where(X @ rng.standard_normal(d) > 0, 1.0, -1.0))
+        g = certify(ds.Z)
+        assert time.process_time() - t < 5 and g.kkt_residual < 1e-10 and g.spans_data and g.alpha > 0
+    assert calls == [(40, 3000), (3000, 40)]
+
+
 # --- 5. Time budgets ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method", ["LSODA", "DOP853"])

@@ -60,3 +60,23 @@ PATH = Tolerance("path", (
     "of the flow solution between two snapshots.  Capped at 1e-4 of the terms' magnitude (seen up to 3e-7 at "
     "rtol 1e-10): a looser solve is an error of the run."),
     lambda point, traj: path_error(_anchor(point), traj), cap=1e-4)
+
+
+def _per_norm(norms2):
+    """The balance defect over each element's own squared norm (0 where that norm is 0: no premise there)."""
+    def extra(point, traj) -> np.ndarray:
+        s = _anchor(point)
+        n2 = np.asarray(norms2(s), float)
+        return identity_defect(s, traj) / np.where(n2 > 0, n2, np.inf)
+    return extra
+
+
+def _divided(norm: str, norms2) -> Tolerance:
+    return Tolerance(f"balance / {norm}", (
+        f"rounding + the `balance` defect divided by {norm}, element by element: for bounds whose sides are a "
+        f"balance inequality divided by {norm} (eq. (B.8), Lemma 2.6 and C.7's alignment bullets, the finite-time "
+        "rates).  Capped like `balance`, at 1e-6 of each element's magnitude."), _per_norm(norms2), cap=BALANCE.cap)
+
+
+BALANCE_PER_SIGMA2 = _divided("||W_{k+1}||_2^2", lambda s: s.sigma[1:] ** 2)
+BALANCE_PER_FRO2 = _divided("||W_k||_F^2", lambda s: s.fro[s.fro > 0] ** 2)

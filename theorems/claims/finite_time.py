@@ -8,33 +8,14 @@ Checked as pass/fail beside the trends (T2.2c, T2.2d, T3.6c's rank and alignment
   T3.6-align-rate  GD:    1 - <v_{k+1}, u_k>^2 <= (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / ||W_{k+1}||_2^2
 
 Their sides are Lemma 2.6's and C.7's divided by a squared norm, so their tolerance is the `balance` defect
-divided by the same norm, element by element.
+divided by the same norm, element by element (theorems/claims/_tolerances.py).
 """
 import numpy as np
 
-from ..model import Claim, Tolerance, register
+from ..model import Claim, register
 from ._paper import D, spectral0
 from ._quantities import R0, align2, ks, lacks_sums
-from ._tolerances import BALANCE, identity_defect
-
-
-def _per_norm(norms2):
-    """The balance defect over each element's own squared norm (0 where that norm is 0: no premise there)."""
-    def extra(point, traj) -> np.ndarray:
-        s = point[0] if isinstance(point, tuple) else point
-        n2 = np.asarray(norms2(s), float)
-        return identity_defect(s, traj) / np.where(n2 > 0, n2, np.inf)
-    return extra
-
-
-def _tolerance(norm: str, norms2) -> Tolerance:
-    return Tolerance(f"balance / {norm}", f"rounding + the `balance` defect divided by {norm} (the sides are "
-                     "Lemma 2.6's and C.7's divided by it), per element; capped like `balance` at 1e-6 of each "
-                     "element's magnitude.", _per_norm(norms2), cap=BALANCE.cap)
-
-
-PER_FRO2 = _tolerance("||W_k||_F^2", lambda s: s.fro[s.fro > 0] ** 2)
-PER_SIGMA2 = _tolerance("||W_{k+1}||_2^2", lambda s: s.sigma[1:] ** 2)
+from ._tolerances import BALANCE_PER_FRO2, BALANCE_PER_SIGMA2
 
 
 def _rank(s, traj, constant=None):
@@ -60,7 +41,7 @@ GD = ("A3.1", "A3.5")
 
 def _claim(cid, ref, statement, runs, sides, control, note, hypotheses=()):
     return Claim(cid, ref, "snapshot", statement, sides=sides, relation="<=", runs=runs, hypotheses=hypotheses,
-                 tolerance=PER_FRO2 if sides is _rank else PER_SIGMA2, control=control, control_note=note,
+                 tolerance=BALANCE_PER_FRO2 if sides is _rank else BALANCE_PER_SIGMA2, control=control, control_note=note,
                  section="asymptotic")
 
 

@@ -5,14 +5,15 @@
 (B.2) sigma_k^2 >= sigma_{k+1}^2 - ||A_{k,k+1}||_2;  (B.5) u_k^T W_{k+1}^T W_{k+1} u_k >= sigma_k^2 - ||W_k(0)||_2^2;
 (B.7) sigma_k^2 <= <u_k, v_{k+1}>^2 sigma_{k+1}^2 + D + ||W_k(0)||_2^2;
 (B.8) sigma_k^2 / sigma_{k+1}^2 >= 1 - ||W_{k+1}(0)||_2^2 / sigma_{k+1}^2.
-All rest on eq. (2.4), so their tolerance includes how far the numerical path is from it ("balance").
+All rest on eq. (2.4), so their tolerance includes how far the numerical path is from it ("balance"; divided by
+sigma_{k+1}^2 for the bounds divided by it).
 """
 import numpy as np
 
 from ..model import Claim, register
 from ._paper import A_norms, D, spectral0
 from ._quantities import align2, ks, next_layer_vanishes, rhs_nonpositive
-from ._tolerances import BALANCE
+from ._tolerances import BALANCE, BALANCE_PER_SIGMA2
 
 
 def _b2(s, traj, drop_A=False):
@@ -54,10 +55,10 @@ def _l26b(s, traj, drop=False):
     return [align2(s, k) for k in ks(traj)], rhs, 1 + num / s.sigma[1:] ** 2
 
 
-def _flow(cid, ref, statement, sides, relation, control, note):
+def _flow(cid, ref, statement, sides, relation, control, note, tolerance=BALANCE):
     """A flow claim resting on eq. (2.4); every lower bound here bounds a non-negative quantity."""
     return Claim(cid, ref, "snapshot", statement, sides=sides, relation=relation, runs="flow",
-                 tolerance=BALANCE, control=control, control_note=note,
+                 tolerance=tolerance, control=control, control_note=note,
                  trivial=rhs_nonpositive if relation == ">=" else None)
 
 
@@ -71,8 +72,9 @@ register(
     _flow("EQB.7", "eq. (B.7)", "sigma_k^2 <= <u_k, v_{k+1}>^2 sigma_{k+1}^2 + D + ||W_k(0)||_2^2", _b7, "<=",
           lambda s, t: _b7(s, t, drop=True), "D + ||W_k(0)||_2^2 dropped"),
     _flow("EQB.8", "eq. (B.8)", "sigma_k^2 / sigma_{k+1}^2 >= 1 - ||W_{k+1}(0)||_2^2 / sigma_{k+1}^2", _b8, ">=",
-          lambda s, t: _b8(s, t, drop=True), "||W_{k+1}(0)||_2^2 / sigma_{k+1}^2 dropped"),
+          lambda s, t: _b8(s, t, drop=True), "||W_{k+1}(0)||_2^2 / sigma_{k+1}^2 dropped", BALANCE_PER_SIGMA2),
     _flow("L2.6b", "Lemma 2.6, bullet 2",
           "<v_{k+1}, u_k>^2 >= 1 - (D + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2) / ||W_{k+1}||_2^2", _l26b, ">=",
-          lambda s, t: _l26b(s, t, drop=True), "the correction term dropped: <v_{k+1}, u_k>^2 >= 1"),
+          lambda s, t: _l26b(s, t, drop=True), "the correction term dropped: <v_{k+1}, u_k>^2 >= 1",
+          BALANCE_PER_SIGMA2),
 )

@@ -16,7 +16,7 @@ from dynamics.runs import RunSpec
 from ..model import Claim, register
 from ._paper import A_norms, D, spectral0
 from ._quantities import R0, align2, ks, lacks_sums, next_layer_vanishes, rhs_nonpositive
-from ._tolerances import BALANCE
+from ._tolerances import BALANCE, BALANCE_PER_SIGMA2
 
 
 def _c10(s, traj, factor=1.0):
@@ -87,12 +87,12 @@ register(
           control=lambda s, t: _c7a(s, t, drop=True), control_note="D + 2R(W(0)) replaced by 0"),
     Claim("LC.7b-printed", "Lemma C.7, bullet 2 (as printed)", "snapshot",
           "<v_{k+1}, u_k>^2 >= 1 - D + 3R(W(0)) + ||W_{k+1}(0)||_2^2 + ||W_k(0)||_2^2 / ||W_{k+1}||_2^2 (as printed)",
-          sides=_c7b_printed, relation=">=", trivial=rhs_nonpositive, runs="gd", hypotheses=GD, tolerance=BALANCE,
+          sides=_c7b_printed, relation=">=", trivial=rhs_nonpositive, runs="gd", hypotheses=GD, tolerance=BALANCE_PER_SIGMA2,
           control=lambda s, t: _c7b_printed(s, t, drop=True), control_note="right side replaced by 1", erratum=(
               "the bracket is misplaced as printed: 1 - D + 3R(W(0)) + ||W_{k+1}(0)||^2 + ||W_k(0)||^2/||W_{k+1}||^2 "
               "exceeds 1 whenever 3R(W(0)) + ||W_{k+1}(0)||^2 > D, already at t = 0; the proof concludes LC.7b-proof")),
     Claim("LC.7b-proof", "Lemma C.7, bullet 2 (as the proof concludes)", "snapshot",
           "<v_{k+1}, u_k>^2 >= 1 - (D + ||W_k(0)||_2^2 + ||W_{k+1}(0)||_2^2 + 3R(W(0))) / sigma_{k+1}^2",
-          sides=_c7b_proof, relation=">=", trivial=rhs_nonpositive, runs="gd", hypotheses=GD, tolerance=BALANCE,
+          sides=_c7b_proof, relation=">=", trivial=rhs_nonpositive, runs="gd", hypotheses=GD, tolerance=BALANCE_PER_SIGMA2,
           control=lambda s, t: _c7b_proof(s, t, drop=True), control_note="the correction term dropped"),
 )
