@@ -470,20 +470,28 @@ def figures(out: str) -> None:
 @click.option("--max-steps", type=int, default=None, help="stop after this many SGD steps (overrides --epochs)")
 @click.option("--lr", type=float, default=0.05, show_default=True)
 @click.option("--dropout", type=float, default=0.0, show_default=True, help="before the first two dense layers")
+@click.option("--clip", type=float, default=None,
+              help="clip the gradient's norm to this before each SGD step [default: 1 on the generated stand-in "
+                   "used without scikit-learn, where plain SGD diverged; none (plain SGD) otherwise; 0: none]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="output folder [default: reports/<timestamp>-alexnet]")
 def alexnet(data_dir: str | None, device: str, epochs: float | None, width_scale: float | None, max_steps: int | None,
-            lr: float, dropout: float, seed: int, out: str | None) -> None:
-    """Figure 3: train AlexNet (two initialisations) and plot the dense layers' ||W||_2/||W||_F."""
+            lr: float, dropout: float, clip: float | None, seed: int, out: str | None) -> None:
+    """Figure 3: train AlexNet (two initialisations) and plot the dense layers' ||W||_2/||W||_F.  The dense
+    layers are recorded by `aligncheck.watch`'s recorder; OUT/watch-<init>/ holds its report per run."""
     try:
         import torch  # noqa: F401
     except ImportError:
         _fail("`alexnet` needs torch: pip install 'aligncheck[torch]'")
     from tqdm import tqdm
 
-    from theorems.experiments.alexnet import RULE, run
+    from theorems.experiments.alexnet import CLAIMS, RULE, run
+    from theorems.experiments.watch import controls as watch_controls
+    from theorems.experiments.watch import verdicts as watch_verdicts
 
+    from .monitor import write_report
+    from .reporting.files import atomic, write_atomic
     from .reporting.markdown import figure3 as figure3_markdown
     from .reporting.plots import figure3
 
@@ -491,12 +499,21 @@ def alexnet(data_dir: str | None, device: str, epochs: float | None, width_scale
     try:
         with tqdm(desc="alexnet", unit="step", file=sys.stderr, dynamic_ncols=True) as bar:
             result = run(data_dir, device, epochs, width_scale, seed=seed, out_dir=out, max_steps=max_steps,
-                         lr=lr, dropout=dropout, progress=bar.update)
+                         lr=lr, dropout=dropout, clip=clip, progress=bar.update)
     except (ValueError, OSError) as exc:
         _fail(str(exc))
-    figure3(result).savefig(out / "fig3.png", dpi=120)
-    (out / "fig3.md").write_text(figure3_markdown(result))
-    click.echo(f"figure: {out / 'fig3.png'}")
+    with atomic(out / "fig3.png") as tmp:
+        figure3(result).savefig(tmp, dpi=120, format="png")
+    write_atomic(out / "fig3.md", figure3_markdown(result))
+    for kind, history in result.pop("histories").items():   # the same report section as aligncheck.watch's
+        r = result["runs"][kind]
+        write_report(history, watch_verdicts(history), watch_controls(history), out / f"watch-{kind}",
+                     title=f"{CLAIMS.get(kind, kind)}: AlexNet dense layers, init {kind}", x_label="SGD step",
+                     notes=[f"data: {result['data']}; width x{result['width_scale']}; device {r['device']}; "
+                            f"{r['steps']} SGD steps, lr {r['settings']['lr']}"
+                            + (f", gradient norm clipped to {r['settings']['clip_grad_norm']}"
+                               if r["settings"]["clip_grad_norm"] else "") + f"; final risk {r['risk'][-1]:.3g}"])
+    click.echo(f"figure: {out / 'fig3.png'}; per run: {out / 'watch-<init>' / 'report.html'}")
     click.echo(f"data: {result['data']}; width x{result['width_scale']}; device {result['device']}")
     for v, c in zip(result["verdicts"], result["controls"]):
         click.echo(f"  {v['claim_id']} ({v['init']}): {v['status']}; final ratios "

@@ -75,6 +75,7 @@ class Images:
     X: np.ndarray   # (N, 3, 32, 32) float32 in [0, 1]
     y: np.ndarray   # (N,) int64
     name: str
+    source: str = "cifar10"   # "cifar10", "digits" or "generated" (the driver's default step size follows it)
 
     def __len__(self):
         return len(self.y)
@@ -83,7 +84,7 @@ class Images:
         """Per-channel zero mean, unit variance (statistics of this set)."""
         mean = self.X.mean(axis=(0, 2, 3), keepdims=True)
         std = self.X.std(axis=(0, 2, 3), keepdims=True) + 1e-8
-        return Images(((self.X - mean) / std).astype(np.float32), self.y, self.name)
+        return Images(((self.X - mean) / std).astype(np.float32), self.y, self.name, self.source)
 
 
 def read_batch(path) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +146,8 @@ def digits_standin() -> Images:
     X = d.images.astype(np.float32) / 16.0
     X = np.kron(X, np.ones((4, 4), dtype=np.float32))          # (N, 32, 32)
     X = np.repeat(X[:, None], 3, axis=1)
-    return Images(X, d.target.astype(np.int64), "scikit-learn load_digits (1797 real 8x8 images upsampled to 32x32x3)")
+    return Images(X, d.target.astype(np.int64), "scikit-learn load_digits (1797 real 8x8 images upsampled to 32x32x3)",
+                  "digits")
 
 
 def generated_standin(n: int = 2000, seed: int = 0) -> Images:
@@ -155,7 +157,8 @@ def generated_standin(n: int = 2000, seed: int = 0) -> Images:
     templates = np.kron(coarse, np.ones((4, 4), dtype=np.float32))
     y = rng.integers(0, 10, size=n)
     X = np.clip(templates[y] + 0.25 * rng.standard_normal((n, 3, 32, 32)).astype(np.float32), 0, 1)
-    return Images(X.astype(np.float32), y.astype(np.int64), f"generated (10 random 8x8 templates upsampled, noise 0.25, n={n}, seed={seed})")
+    return Images(X.astype(np.float32), y.astype(np.int64),
+                  f"generated (10 random 8x8 templates upsampled, noise 0.25, n={n}, seed={seed})", "generated")
 
 
 def standin() -> Images:

@@ -40,12 +40,17 @@ POWER_ITERS = 2   # warm-started: the weights move little between records
 
 def top_singular(w, v=None, iters: int = POWER_ITERS):
     """(sigma, u, v) of a 2-D tensor: a float64 SVD when v is None, else `iters` power-iteration steps
-    warm-started at v in w's dtype (sigma = ||W^T u||, a lower bound on ||W||_2).  Stays on w's device."""
+    warm-started at v in w's dtype (sigma = ||W^T u||, a lower bound on ||W||_2).  Stays on w's device.
+    Non-finite weights (a diverged run) give NaN at an exact record instead of failing in the SVD."""
     import torch
 
     with torch.no_grad():
         if v is None:
-            U, S, Vh = torch.linalg.svd(w.detach().double(), full_matrices=False)
+            w = w.detach().double()
+            if not bool(torch.isfinite(w).all()):   # a diverged run: NaN, not a LinAlgError from the SVD
+                nan = torch.full((max(w.shape),), math.nan, dtype=w.dtype, device=w.device)
+                return nan[0], nan[: w.shape[0]], nan[: w.shape[1]]
+            U, S, Vh = torch.linalg.svd(w, full_matrices=False)
             return S[0], U[:, 0], Vh[0]
         w = w.detach()
         v = v.to(w.dtype)
@@ -289,11 +294,16 @@ class Recorder:
             rows += out.values()
         return frame(rows)
 
-    def close(self) -> None:
-        """A final exact record; remove the hooks."""
+    def pairs(self) -> list[tuple[str, str]]:
+        """The adjacent (k, k+1) pairs among the watched layers (forward order once a forward ran)."""
+        return list(self._resolve())
+
+    def close(self, record: bool = True) -> None:
+        """A final exact record (unless record=False); remove the hooks."""
         if self.closed:
             return
-        self.record(exact=True)
+        if record:
+            self.record(exact=True)
         for h in self._hooks:
             h.remove()
         self.closed = True

@@ -1,6 +1,6 @@
 """Watch an MLP learn scikit-learn's digits: are its dense layers turning rank one (Figure 3's rule)?
 
-    python examples/watch_digits.py [--steps 600] [--every 20]
+    python examples/watch_digits.py [--steps 600] [--every 20] [--report DIR]
 """
 import argparse
 
@@ -12,6 +12,7 @@ import aligncheck
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=600)
 parser.add_argument("--every", type=int, default=20)
+parser.add_argument("--report", default=None, help="also write the report (HTML with plots, Markdown, CSV) here")
 args = parser.parse_args()
 
 torch.manual_seed(0)
@@ -38,3 +39,5 @@ print(history[history.step.isin([0, args.steps])][["step", "layer", "ratio", "lo
 for verdict, control in zip(monitor.verdicts(), monitor.controls()):
     print(f"{verdict.claim_id} layer {verdict.run_id}: {verdict.status} ({verdict.message}); "
           f"negative control {'caught' if control.status == 'fail' else 'NOT caught'}")
+if args.report:
+    print("report:", monitor.report(args.report)["report.html"])

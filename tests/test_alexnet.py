@@ -1,6 +1,7 @@
 """The Figure 3 experiment: CIFAR-10 batch loader (on files written here in exactly CIFAR's format),
-stand-ins, AlexNet's shapes and initialisations, the spectral-norm tracker, a tiny training run, the
-driver's outputs and the `alexnet` command; the check (training raised every dense layer's ratio) and
+stand-ins (and the generated one when scikit-learn is absent), AlexNet's shapes and initialisations, the
+watch recorder's power iteration, a tiny training run, the driver's outputs and the `alexnet` command, a
+diverging run; the check (training raised every dense layer's ratio) and
 its negative control on results written here, and `aligncheck verify --alexnet DIR`.  Everything
 with torch is skipped without torch; the check and the report need none."""
 import json
@@ -91,18 +92,22 @@ def test_initialisations():
         alexnet.initialise(a, "xavier")
 
 
-def test_power_iteration_tracks_svdvals():
+def test_power_iteration_tracks_svd():
+    """The recorder's warm-started power iteration (dynamics.watch, what the AlexNet run records with)
+    approaches ||W||_2 from below and keeps up with a small move of the weights."""
     torch = pytest.importorskip("torch")
-    from dynamics import alexnet
+    from dynamics.watch import top_singular
 
     g = torch.Generator().manual_seed(0)
     w = torch.randn(300, 200, generator=g)
     w += 3.0 * torch.outer(torch.randn(300, generator=g), torch.randn(200, generator=g)) / 20
-    tracker = alexnet.SpectralTracker([w])
-    est, exact = tracker([w])[0], alexnet.SpectralTracker.exact([w])[0]
-    assert est <= exact * (1 + 1e-5) and est == pytest.approx(exact, rel=1e-4)
+    exact, _, v = top_singular(w)
+    est = top_singular(w, v)[0]
+    assert float(est) <= float(exact) * (1 + 1e-5) and float(est) == pytest.approx(float(exact), rel=1e-5)
     w2 = w + 0.01 * torch.randn(300, 200, generator=g)   # a small move: the warm start keeps up
-    assert tracker([w2])[0] == pytest.approx(alexnet.SpectralTracker.exact([w2])[0], rel=1e-4)
+    assert float(top_singular(w2, v)[0]) == pytest.approx(float(top_singular(w2)[0]), rel=1e-4)
+    nan = top_singular(torch.full((3, 2), float("nan")))   # a diverged layer: NaN, not a LinAlgError
+    assert all(bool(torch.isnan(t).all()) for t in nan)
 
 
 def test_tiny_training_run_logs_ratios_above_bounds():
@@ -114,10 +119,15 @@ def test_tiny_training_run_logs_ratios_above_bounds():
     assert r["step"] == [0, 2, 4] and len(r["ratio"]) == 3 and r["steps"] == 4
     ratios, lb = np.array(r["ratio"]), np.array(r["lower_bounds"])
     assert np.all(ratios >= lb - 1e-6) and np.all(ratios <= 1 + 1e-6)
-    assert np.all(np.isfinite(r["risk"]))
-    # the power iteration approaches ||W||_2 from below; the exact (svdvals) ratios bound it
-    assert np.all(ratios[0] <= np.array(r["initial_ratio_exact"]) * (1 + 1e-5))
-    assert np.all(ratios[-1] <= np.array(r["final_ratio_exact"]) * (1 + 1e-5))
+    assert np.all(np.isfinite(r["risk"])) and len(r["risk"]) == len(r["accuracy"]) == 3
+    # recorded by the watch recorder: exact (SVD) at the first and last records, which are the exact ratios
+    assert r["initial_ratio_exact"] == r["ratio"][0] and r["final_ratio_exact"] == r["ratio"][-1]
+    assert r["layers"] == ["classifier.1", "classifier.4", "classifier.6"] and "dynamics.watch" in r["settings"]["recorder"]
+    assert np.array(r["alignment"]).shape == (3, 2) and np.array(r["stable_rank"]).shape == (3, 3)
+    h = r["history"]   # the recorder's own table (the driver keeps it out of alexnet.json)
+    assert list(h["layer"].unique()) == r["layers"] and sorted(h["step"].unique()) == [0, 2, 4]
+    assert h[h["step"] == 4]["ratio"].tolist() == r["final_ratio_exact"] and h["exact"].tolist() == [True] * 3 + [False] * 3 + [True] * 3
+    assert h.dropna(subset=["alignment"])["next_layer"].tolist()[:2] == ["classifier.4", "classifier.6"]
 
 
 def test_driver_writes_figure_and_cli(tmp_path):
@@ -143,6 +153,10 @@ def test_driver_writes_figure_and_cli(tmp_path):
     assert f"FIG3a (default): {statuses[0]}" in res.output and "negative control caught" in res.output
     md = (out / "fig3.md").read_text()
     assert "fig3.png" in md and "lower bounds" in md and "CIFAR-10" in md and f"| FIG3a | {statuses[0]} |" in md
+    for kind in ("default", "frobenius"):   # the same report section as aligncheck.watch's, per run
+        page = (out / f"watch-{kind}" / "report.html").read_text()
+        assert "data:image/png;base64," in page and "classifier.4" in page and "WATCH-RATIO" in page
+        assert (out / f"watch-{kind}" / "history.csv").read_text().count("\n") == 1 + 3 * 3   # steps 0, 1, 2
     bad = CliRunner().invoke(main, ["alexnet", "--data-dir", str(tmp_path / "none"), "--max-steps", "1",
                                                     "--out", str(out)])
     assert bad.exit_code == 2 and "no CIFAR-10" in bad.output
@@ -297,12 +311,78 @@ def test_alexnet_trains_on_cuda():
     assert r["device"].startswith("cuda") and r["steps"] == 5
 
 
-def test_a_diverging_run_ends_with_one_clear_line(tmp_path):
+@pytest.mark.parametrize("lr, sklearn", [("1e4", "with"), ("1e8", "with"), ("1e4", "without")])
+def test_a_diverging_run_ends_with_one_clear_line(request, tmp_path, lr, sklearn):
+    """Plain SGD on the digits, and clipped SGD on the generated stand-in (without scikit-learn)."""
+    pytest.importorskip("torch")
+    if sklearn == "without":
+        request.getfixturevalue("no_sklearn")
+    import re
+
+    from click.testing import CliRunner
+
+    from aligncheck.cli import main
+
+    r = CliRunner().invoke(main, ["alexnet", "--device", "cpu", "--max-steps", "30", "--lr", lr,
+                                  "--width-scale", str(TINY), "--out", str(tmp_path / "out")])
+    last = r.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.output, r.output
+    assert re.fullmatch(r"aligncheck: error: training diverged at SGD step \d+: loss (nan|inf|-inf|\S+).*; lower --lr",
+                        last), last
+
+
+# --- without scikit-learn: the generated stand-in (simulated absence: the import fails) ---------------
+
+@pytest.fixture
+def no_sklearn(monkeypatch):
+    """scikit-learn made unimportable for the test (None in sys.modules: `import sklearn` raises ImportError)."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")] + ["sklearn", "sklearn.datasets"]:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_without_sklearn_the_generated_standin_and_clipping(no_sklearn, tmp_path):
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from aligncheck.cli import main
+    from theorems.experiments import alexnet
+
+    with pytest.raises(ImportError):
+        cifar.digits_standin()
+    images = cifar.standin()
+    assert images.source == "generated" and images.name.startswith("generated")
+    assert alexnet.default_clip(images.standardised()) == alexnet.CLIP_GENERATED == 1.0
+    assert alexnet.default_clip(cifar.Images(images.X, images.y, "CIFAR-10 train (test)")) is None   # plain SGD
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["alexnet", "--device", "cpu", "--max-steps", "3", "--width-scale", str(TINY),
+                                  "--out", str(out)])
+    saved = json.loads((out / "alexnet.json").read_text())
+    assert saved["data"].startswith("generated") and r.exit_code in (0, 1), r.output
+    assert {(run["settings"]["lr"], run["settings"]["clip_grad_norm"]) for run in saved["runs"].values()} == {(0.05, 1.0)}
+    assert "gradient norm clipped to 1.0" in (out / "watch-default" / "report.md").read_text()
+    assert [v["status"] in ("trend", "fail") for v in saved["verdicts"]] == [True, True]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sklearn", ["without scikit-learn", "with scikit-learn"])
+def test_default_run_gives_figure_3_a_verdict(request, tmp_path, sklearn):
+    """`aligncheck alexnet --seed 0` with its default options (CPU: width 0.125, 60 epochs of the stand-in,
+    two runs): no divergence, FIG3a and FIG3b `trend`, controls caught (exit 0).  About 20 s idle on 2 cores."""
     pytest.importorskip("torch")
     from click.testing import CliRunner
 
     from aligncheck.cli import main
 
-    r = CliRunner().invoke(main, ["alexnet", "--device", "cpu", "--max-steps", "30", "--lr", "1e8",
-                                  "--width-scale", str(TINY), "--out", str(tmp_path / "out")])
-    assert r.exit_code == 2 and "diverged at SGD step" in r.output and r.output.count("\n") <= 2, r.output
+    if sklearn.startswith("without"):
+        request.getfixturevalue("no_sklearn")
+    else:
+        pytest.importorskip("sklearn")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["alexnet", "--device", "cpu", "--seed", "0", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    saved = json.loads((out / "alexnet.json").read_text())
+    assert saved["data"].startswith("generated" if sklearn.startswith("without") else "scikit-learn")
+    assert [(v["claim_id"], v["status"]) for v in saved["verdicts"]] == [("FIG3a", "trend"), ("FIG3b", "trend")]
+    assert all(np.isfinite(run["risk"]).all() for run in saved["runs"].values())

@@ -4,6 +4,7 @@ ratios, alignments and margin rise; the untrained control fails), a series of ch
 `aligncheck inspect`, and a malicious checkpoint refused without running its payload."""
 import json
 import pickle
+import re
 import subprocess
 import sys
 
@@ -81,6 +82,58 @@ def test_linear_network_aligns(digits):
     assert final["alignment"].dropna().min() > 0.95 and final["margin_cos"].iloc[0] > 0.8
     controls = [c for c in mon.controls() if c.status != "vacuous"]
     assert len(controls) == 7 and all(c.status == "fail" and c.claim_id.endswith("~control") for c in controls)
+
+
+def test_report_writes_the_section(tmp_path, digits):
+    """monitor.report(DIR): a self-contained HTML page with the plots embedded, report.md with watch.png
+    beside it, the history as CSV, the verdicts with their controls as a table; nothing half-written left."""
+    import pandas as pd
+
+    X, y, _, _ = digits
+    net = linear_net(seed=5)
+    with aligncheck.watch(net, every=50) as mon:
+        train_linear(net, X, y, steps=200, mon=mon)
+    out = tmp_path / "rep" / "nested"
+    written = mon.report(out)
+    assert sorted(written) == sorted(p.name for p in out.iterdir()) == sorted(
+        ["report.html", "report.md", "watch.png", "history.csv", "verdicts.csv"])
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 1   # offline: nothing loaded from elsewhere
+    assert re.findall(r'(?:src|href)="(?!data:)([^"]*)"', page) == ["history.csv", "verdicts.csv"]
+    assert "WATCH-ALIGN" in page and "a bias-free linear chain" in page and "Last record (step 200)" in page
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == len(mon.history()) == 4 * 5 and np.allclose(history["ratio"], mon.history()["ratio"])
+    table = pd.read_csv(out / "verdicts.csv")
+    assert len(table) == len(mon.verdicts()) == 7 and set(table["rule"]) == {"WATCH-RATIO", "WATCH-ALIGN"}
+    judged = table[table["status"] != "vacuous"]
+    assert (judged["status"] == "trend").all() and (judged["negative_control"] == "fail").all()
+    assert judged["control_caught"].all()
+    md = (out / "report.md").read_text()
+    assert "![watch](watch.png)" in md and "| WATCH-ALIGN | `2 -> 3` | trend |" in md and "caught" in md
+    assert (out / "watch.png").read_bytes()[:4] == b"\x89PNG"
+    mon.report(out, title="again")   # written again in place (each file replaced whole)
+    assert "<title>again</title>" in (out / "report.html").read_text() and len(list(out.iterdir())) == 5
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        mon.report(tmp_path / "file")
+
+
+def test_report_of_a_relu_mlp_and_of_a_diverged_run(tmp_path):
+    """Alignments recorded but not judged for a ReLU MLP; a diverged run (NaN weights) still writes its
+    report, judged `fail` with the reason."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))
+    mon = aligncheck.watch(net, every=1)
+    net(torch.randn(2, 5))
+    mon.step()
+    with torch.no_grad():
+        net[2].weight.fill_(float("nan"))
+    mon.step()
+    mon.close()   # its exact record of NaN weights: NaN, no LinAlgError
+    mon.report(tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "not a bias-free linear chain" in md and "WATCH-ALIGN" not in md.split("Last record")[0]
+    assert "| WATCH-RATIO | `2` | fail |" in md and "non-finite" in (tmp_path / "verdicts.csv").read_text()
 
 
 def test_untrained_network_fails_the_rule(digits):
@@ -180,9 +233,16 @@ def test_inspect_reads_a_series_of_checkpoints(tmp_path, digits):
     assert [status[("WATCH-RATIO", f"{k}.weight")] for k in range(3)] == ["trend"] * 3
     assert all(c["status"] in ("fail", "vacuous") for c in out["controls"])
     assert not any(v["claim_id"] == "WATCH-ALIGN" for v in out["verdicts"])
-    r = CliRunner().invoke(main, ["inspect", *paths, "--linear"])
+    out = tmp_path / "report"
+    r = CliRunner().invoke(main, ["inspect", *paths, "--linear", "--out", str(out)])
     assert r.exit_code == 0 and "WATCH-RATIO 0.weight: trend" in r.stdout and "negative control caught" in r.stdout
     assert r.stdout.count("WATCH-ALIGN") == 3 and "WATCH-ALIGN 2.weight -> 3.weight: trend" in r.stdout
+    # --out: the same report section as monitor.report, over the series (x = checkpoint index)
+    assert f"report: {out / 'report.html'}" in r.stdout
+    page = (out / "report.html").read_text()
+    assert "data:image/png;base64," in page and "ckpt300.pt" in page and "Last record (checkpoint 3)" in page
+    assert "| WATCH-ALIGN | `2.weight -> 3.weight` | trend |" in (out / "report.md").read_text()
+    assert (out / "history.csv").read_text().splitlines()[0].endswith(",checkpoint")
     # a nested checkpoint ({"model": state_dict, "step": ...}) reads the same
     nested = tmp_path / "nested.pt"
     torch.save({"model": torch.load(paths[-1], weights_only=True), "step": 300}, nested)
@@ -236,17 +296,18 @@ def test_import_without_torch():
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
-def test_example_script_runs(monkeypatch, capsys):
+def test_example_script_runs(monkeypatch, capsys, tmp_path):
     """examples/watch_digits.py, as shipped (in this interpreter: torch and sklearn are imported already)."""
     import runpy
     from pathlib import Path
 
     pytest.importorskip("sklearn")
     script = Path(__file__).resolve().parents[1] / "examples" / "watch_digits.py"
-    monkeypatch.setattr(sys, "argv", [str(script), "--steps", "100"])
+    monkeypatch.setattr(sys, "argv", [str(script), "--steps", "100", "--report", str(tmp_path / "rep")])
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("WATCH-RATIO") == 3 and "final loss" in out
+    assert f"report: {tmp_path / 'rep' / 'report.html'}" in out and (tmp_path / "rep" / "history.csv").is_file()
 
 
 def test_diverged_training_fails_with_a_reason():
