@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from _autograd import autograd_sgd  # benchmarks/_autograd.py: the shared baseline
 from dynamics import data, descent, flow, init, losses, network
 from theorems.claims._problem import certify
 
@@ -50,30 +51,19 @@ def engine(name, run):
 
 
 def torch_sgd(dtype_name, seconds, lr=0.5):
-    try:
-        import torch
-    except ImportError:
+    """The plain PyTorch autograd SGD loop (benchmarks/_autograd.py), in this run."""
+    res = autograd_sgd(ds.Z, ws0, seconds, lr=lr, dtype_name=dtype_name)
+    if res is None:
         print(json.dumps(dict(engine=f"torch-{dtype_name}", skipped="torch not installed")))
         return None
-    torch.set_num_threads(1)
-    dt = getattr(torch, dtype_name)
-    Z = torch.tensor(ds.Z, dtype=dt)
-    ws = [torch.tensor(w, dtype=dt, requires_grad=True) for w in ws0]
-    opt = torch.optim.SGD(ws, lr=lr)
-    t0, steps = time.perf_counter(), 0
-    while time.perf_counter() - t0 < seconds:
-        opt.zero_grad()
-        w = ws[0]
-        for m in ws[1:]:
-            w = m @ w
-        risk = torch.nn.functional.softplus(-(Z @ w[0])).mean()
-        risk.backward()
-        opt.step()
-        steps += 1
-    secs = time.perf_counter() - t0
-    m = metrics([w.detach().numpy() for w in ws])
+    ws, steps, secs, _ = res
+    m = metrics(ws)
+    w = ws[0]
+    for v in ws[1:]:
+        w = v @ w
+    risk = float(np.mean(np.logaddexp(0.0, -(ds.Z @ w[0]))))
     out = dict(engine=f"torch-sgd-{dtype_name}", seconds=secs, steps=steps, rate_per_s=steps / secs, final=m,
-               risk=float(risk), reached={k: m[k] <= v for k, v in TARGET.items()})
+               risk=risk, reached={k: m[k] <= v for k, v in TARGET.items()})
     print(json.dumps(out), flush=True)
     return out
 

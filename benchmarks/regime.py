@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from _autograd import autograd_sgd  # benchmarks/_autograd.py: the shared baseline
 from dynamics import compiled, data, descent, geometry, init, losses
 
 ds = data.random_separable(100, 20, 0.1, 0)
@@ -156,27 +157,13 @@ def gd_rates():
 
 
 def autograd(seconds):
-    try:
-        import torch
-    except ImportError:
+    """The plain PyTorch autograd SGD loop (benchmarks/_autograd.py), in this run."""
+    out = autograd_sgd(ds.Z, WS0, seconds)
+    if out is None:
         return emit(dict(what="autograd", skipped="torch not installed"))
-    torch.set_num_threads(1)
-    Z = torch.tensor(ds.Z, dtype=torch.float64)
-    ws = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in WS0]
-    opt = torch.optim.SGD(ws, lr=0.5)
-    (w0, c0), steps = clocks(), 0
-    while time.perf_counter() - w0 < seconds:
-        opt.zero_grad()
-        w = ws[0]
-        for m in ws[1:]:
-            w = m @ w
-        risk = torch.nn.functional.softplus(-(Z @ w[0])).mean()
-        risk.backward()
-        opt.step()
-        steps += 1
-    w1, c1 = clocks()
+    _, steps, wall, cpu = out
     return emit(dict(what="autograd", engine="torch-sgd-float64 (1 thread)", steps=steps,
-                     steps_per_s=steps / (w1 - w0), steps_per_cpu_s=steps / (c1 - c0)))
+                     steps_per_s=steps / wall, steps_per_cpu_s=steps / cpu))
 
 
 def _summary(rows):

@@ -102,6 +102,14 @@ def _sq(x):
     return s
 
 
+def _log_neg_dloss(s, loss_id):
+    """log(-l'(s)): -s for the exp loss (loss_id 1); -log(1 + e^s) for logistic, -s beyond s = 40 (where
+    log1p(e^-s) is below half an ulp of s)."""
+    if loss_id == 1 or s > 40.0:
+        return -s
+    return -(max(s, 0.0) + math.log1p(math.exp(-abs(s))))
+
+
 def _sq2(W):
     s = 0.0
     for i in range(W.shape[0]):
@@ -184,10 +192,7 @@ def _grads_py(Ws, As, Cs, Z, loss_id, scaled, wv, m, e, act):
         for j in range(d0):
             s += Z[i, j] * wv[j]
         m[i] = s
-        if loss_id == 1 or s > 40.0:          # exp loss; logistic with log1p(e^-m) below half an ulp of m
-            lg = -s
-        else:
-            lg = -(max(s, 0.0) + math.log1p(math.exp(-abs(s))))
+        lg = _log_neg_dloss(s, loss_id)
         e[i] = lg
         if lg > mx:
             mx = lg
@@ -386,10 +391,7 @@ def _regime_advance_py(wb, dims, Z, loss_id, eps, adapt, rate, ubar, level, nste
         for t in range(nrows):
             i = rows[t]
             s = m[i]
-            if loss_id == 1 or s > 40.0:
-                lg = -s
-            else:
-                lg = -(max(s, 0.0) + math.log1p(math.exp(-abs(s))))
+            lg = _log_neg_dloss(s, loss_id)
             e[i] = lg
             if lg > mx:
                 mx = lg
@@ -492,7 +494,8 @@ def _regime_advance_py(wb, dims, Z, loss_id, eps, adapt, rate, ubar, level, nste
     return nsteps
 
 
-_HELPERS = ("_active", "_mat_views", "_vec_views", "_sq", "_sq2", "_matvec_t", "_matvec", "_rank_one_update")
+_HELPERS = ("_active", "_mat_views", "_vec_views", "_sq", "_sq2", "_log_neg_dloss", "_matvec_t", "_matvec",
+            "_rank_one_update")
 
 
 def _build():

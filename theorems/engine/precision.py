@@ -25,7 +25,7 @@ from dynamics.trajectory import GDSums, log_checkpoints
 
 from ..claims._paper import SMOOTHNESS
 from ..model import Claim, Verdict
-from .evaluate import points_of, slack
+from .evaluate import points_of, slack, where
 
 DIGITS = 50
 MAX_STEPS = 2000        # a replay steps tiny networks in mpmath: about 8 ms per step of a 3-layer width-8 net
@@ -293,11 +293,6 @@ def departure(v: Verdict, traj: HPTrajectory) -> float | None:
 
 
 def _where(point) -> str:
-    s = point[0] if isinstance(point, tuple) else point
-    if isinstance(s, HPSnapshot):
-        return f"t={s.t:g}" + (f"->{point[1].t:g}" if isinstance(point, tuple) else "")
-    if isinstance(s, HPTrajectory):
-        return "the run's data and initialisation"
-    if isinstance(point, tuple):
+    if isinstance(point, tuple) and not isinstance(point[0], HPSnapshot):   # a static claim's sample point
         return "(" + ", ".join(mpmath.nstr(x, 6) if isinstance(x, mpmath.mpf) else str(x) for x in point) + ")"
-    return str(point)[:120]
+    return where(point)
