@@ -38,6 +38,7 @@ SOURCES = {"random": 5, "a27": 5, "file": 2}   # data source kind -> tuple lengt
 METHODS = ("flow", "gd")
 POLICIES = ("a35", "constant", "relative")
 PARAMS = ("time", "geometric")
+ENGINES = ("numpy", "numba", "auto")
 SOLVERS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")   # scipy.integrate.solve_ivp's methods
 
 
@@ -93,6 +94,7 @@ def _validate_dynamics(spec: "RunSpec") -> None:
     _choice("method", spec.method, METHODS)
     _choice("param", spec.param, PARAMS)
     _choice("solver", spec.solver, SOLVERS)
+    _choice("engine", spec.engine, ENGINES)
     _integer("checkpoints", spec.checkpoints, 1, MAX_CHECKPOINTS)
     if spec.policy is not None:
         _choice("policy", spec.policy, POLICIES)
@@ -224,6 +226,8 @@ class RunSpec:
     param: str = "time"                        # flow: "time" (flow.gradient_flow) | "geometric" (flow.geometric_flow)
     max_norm: float | None = None              # flow "geometric" / gd "relative": stop at max_k ||W_k||_F = max_norm
     solver: str = "LSODA"                      # flow "geometric": the scipy solver (the path is stiff for large norms)
+    engine: str = "numpy"                      # gd on the numpy backend: "numpy" (the reference), "numba" (compiled,
+                                               # the `fast` extra) or "auto" (numba if installed, else numpy)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -330,12 +334,12 @@ def _simulate(spec: RunSpec, device: str):
         return flow.geometric_flow(ws0, ds.Z, loss, spec.max_norm, levels=spec.checkpoints, method=spec.solver)
     if spec.method == "gd" and not on_device(spec):
         return descent.relative_descent(ws0, ds.Z, loss, spec.eta or 0.05, spec.max_norm, levels=spec.checkpoints,
-                                        max_steps=int(spec.horizon))
+                                        max_steps=int(spec.horizon), engine=spec.engine)
     if spec.method == "flow":
         if spec.param != "time":
             raise ValueError(f"unknown flow parametrisation {spec.param!r}; choose 'time' or 'geometric'")
         return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, checkpoints=spec.checkpoints)
     if spec.method == "gd":
         return descent.gradient_descent(ws0, ds.Z, loss, policy(spec), int(spec.horizon), spec.checkpoints,
-                                        backend=device)
+                                        backend=device, engine=spec.engine)
     raise ValueError(f"unknown method {spec.method!r}")
