@@ -2,7 +2,7 @@
 initialisations built to sit near a bound: balanced, W_1 = 0, equal singular values, a broken chain) and is
 steered by `target()` towards each inequality's least relative slack, one label per claim, so one search
 serves every claim.  Every drawn run comes from the command's seed.  Per claim it keeps the tightest
-verdict and every violation; a violation found here becomes fail / erratum like any other."""
+verdict and the largest violation; a violation found here becomes fail / erratum like any other."""
 from __future__ import annotations
 
 from hypothesis import HealthCheck, Phase, given, settings, target
@@ -23,16 +23,17 @@ def huntable(claim: Claim) -> bool:
 def hunt(claims: list, examples: int, seed: int = 0, max_seconds: float | None = None,
          horizon_scale: float = 1.0, simulation_errors: tuple = (ArithmeticError, ValueError, RuntimeError),
          stop=None, progress=None) -> tuple[list[Verdict], dict]:
-    """(verdicts, stats) of the hunt's runs ("hunt000", ...): per claim the tightest verdict and every
-    violation; stats count the runs and the checks that errored (a drawn run too inaccurate to judge, kept
+    """(verdicts, stats) of the hunt's runs ("hunt000", ...): per claim the tightest passing verdict and the
+    largest violation (fail, and rounding-level inconclusive); stats count the runs, the violating runs per
+    claim and the checks that errored (a drawn run too inaccurate to judge, kept
     out of the claims' verdicts and counted here).  `examples` runs at most, each within `max_seconds`;
     `stop()` ends the search early (an interrupt)."""
     targets = [c for c in claims if huntable(c)]
-    stats = {"examples": examples, "runs": 0, "unsimulable": 0, "errors": 0, "first_error": ""}
+    stats = {"examples": examples, "runs": 0, "unsimulable": 0, "errors": 0, "first_error": "", "violations": {}}
     if not targets or examples <= 0:
         return [], stats
-    best: dict[str, Verdict] = {}
-    kept: list[Verdict] = []
+    best: dict[tuple, Verdict] = {}
+    order = {c.id: i for i, c in enumerate(targets)}
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate, Phase.target],
@@ -62,9 +63,11 @@ def hunt(claims: list, examples: int, seed: int = 0, max_seconds: float | None =
                 continue
             target(-v.rel_slack, label=claim.id)
             if v.status in ("fail", "inconclusive"):
-                kept.append(v)
-            elif claim.id not in best or v.rel_slack < best[claim.id].rel_slack:
-                best[claim.id] = v
+                stats["violations"][claim.id] = stats["violations"].get(claim.id, 0) + 1
+            key = (claim.id, v.status)   # per claim: the tightest pass, the largest violation of each kind
+            score = (lambda u: u.rel_slack) if v.status == "pass" else (lambda u: u.worst_slack)
+            if key not in best or score(v) < score(best[key]):
+                best[key] = v
 
     probe()
-    return kept + [best[c.id] for c in targets if c.id in best], stats
+    return [best[k] for k in sorted(best, key=lambda k: (order[k[0]], k[1]))], stats
