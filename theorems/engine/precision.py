@@ -20,7 +20,8 @@ from functools import cached_property, reduce
 import mpmath
 import numpy as np
 
-from dynamics.runs import RunSpec, dataset, initial_weights
+from dynamics import losses
+from dynamics.runs import RunSpec, dataset, initial_weights, simulate
 from dynamics.trajectory import GDSums, log_checkpoints
 
 from ..claims._paper import SMOOTHNESS
@@ -237,9 +238,7 @@ def replay_trajectory(claim: Claim, v: Verdict, deadline: float, until: int | No
         snaps = [HPSnapshot(0, ws0, Z, spec.loss)]
     else:
         raise Unavailable("a flow is replayed at t = 0 only (no 40-digit ODE solver here)")
-    from dynamics.losses import get
-
-    return HPTrajectory(spec.method, ws0, Z, get(spec.loss), snaps)
+    return HPTrajectory(spec.method, ws0, Z, losses.get(spec.loss), snaps)
 
 
 def replay(claim: Claim, v: Verdict, digits: int = DIGITS, until: int | None = None) -> dict:
@@ -280,8 +279,6 @@ def departure(v: Verdict, traj: HPTrajectory) -> float | None:
     simulator is from the paper's dynamics (rounding only: <= DEPARTURE), None if the run is not replayed."""
     if traj.method != "gd" or len(traj.snapshots) < 2:
         return None
-    from dynamics.runs import simulate
-
     ran = {s.t: s for s in simulate(RunSpec.from_json(v.spec)).snapshots}
     worst = 0.0
     for s in traj.snapshots:
