@@ -120,6 +120,13 @@ def _run_task(claim_ids: list[str], run_id: str, spec: RunSpec, device: str, max
     return out.verdicts, out.controls, trajectories.get(run_id) if keep else None
 
 
+def _prove_task(claim_id: str) -> tuple:
+    """An identity claim's proof and its negative control's, wherever an executor runs it."""
+    claim = REGISTRY[claim_id]
+    with one_at_a_time():
+        return plan.check(claim), plan.check_control(claim)
+
+
 POLL = 0.2   # seconds between two looks at stop() while runs are going
 
 
@@ -296,16 +303,11 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
     owned = ExitStack()   # an executor made here is closed after the runs; one passed in is its caller's
     if executor is None:
         executor = owned.enter_context(make_executor("local", jobs))
-    executor.warm()   # a pool's workers start while the identities are proved
     start = time.perf_counter()
     tick = progress or (lambda *_: None)
-    for claim in selected:
-        if claim.kind == "identity":
-            out.verdicts.append(plan.check(claim))
-            control = plan.check_control(claim)
-            if control is not None:
-                out.controls.append(control)
-    tick("identities")
+    executor.warm()
+    # the identities' proofs (sympy, ~10 s of CPU) go to the executor first, so a pool proves them beside the runs
+    proofs = [executor.submit(_prove_task, c.id) for c in selected if c.kind == "identity"]
     trajectories, finished = {}, finished or {}
     max_seconds = PROFILES[profile]["budget"] * horizon_scale
     on_runs = [c for c in selected if plan.needs_run(c) and not plan.on_long_runs(c)]
@@ -314,8 +316,18 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
     short, long = len(out.specs), long_specs(limits, profile, seed, data, horizon_scale)
     out.specs += long
     with owned:
-        _run_all(out, [on_runs if i < short else limits for i in range(len(out.specs))], device, max_seconds,
-                 trajectories, finished, executor, on_run, stop, tick)
+        try:
+            _run_all(out, [on_runs if i < short else limits for i in range(len(out.specs))], device, max_seconds,
+                     trajectories, finished, executor, on_run, stop, tick)
+        except BaseException:   # interrupted (or broken): proofs not yet started are dropped
+            for f in proofs:
+                f.cancel()
+            raise
+        finally:   # identities first in the outcome, whatever ran them
+            proved = [f.result() for f in proofs if not f.cancelled()]
+            out.verdicts[:0] = [v for v, _ in proved]
+            out.controls[:0] = [c for _, c in proved if c is not None]
+    tick("identities")
     examples = PROFILES[profile]["hunt"] if hunt_examples is None else hunt_examples
     if examples:
         tick("hunt")
