@@ -151,7 +151,10 @@ def _compiled_engine(engine: str, backend) -> bool:
     from . import compiled
 
     name = compiled.resolve(engine)
-    on_numpy = (backend.name if isinstance(backend, _backend.Backend) else _backend.resolve(backend)) == "numpy"
+    if isinstance(backend, _backend.Backend):
+        on_numpy = backend.name == "numpy"
+    else:   # a device word: only "auto" needs resolving (a torch word is not numpy, with or without torch)
+        on_numpy = backend in ("numpy", "cpu") or (backend == "auto" and _backend.resolve(backend) == "numpy")
     if name == "numba" and not on_numpy:
         if engine == "auto":
             return False
