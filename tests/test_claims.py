@@ -54,9 +54,14 @@ def test_claim_holds_on_drawn_runs(claim):
     check()
 
 
+# the identities are proved (and their controls refuted, their errata found) in tests/test_symbolic.py; here the
+# quick profile runs every other claim, which spares each test worker ~10 s of sympy
+ON_RUNS = [cid for cid, c in REGISTRY.items() if c.kind != "identity"]
+
+
 @pytest.fixture(scope="module")
 def quick():
-    return verify("quick", seed=0)
+    return verify("quick", seed=0, claims=ON_RUNS)
 
 
 @pytest.mark.parametrize("claim", [pytest.param(c, id=c.id) for c in CHECKED if c.control])
@@ -91,7 +96,7 @@ def test_claim_is_checked_somewhere_in_the_quick_profile(quick, claim):
 def test_every_registered_claim_is_reported(quick):
     summary = summarise(quick)
     assert set(REGISTRY) == set(summary)
-    assert all(summary[c]["status"] != "not checked" for c in REGISTRY if c not in ("FIG3a", "FIG3b"))
+    assert all(summary[c]["status"] != "not checked" for c in ON_RUNS if c not in ("FIG3a", "FIG3b"))
 
 
 def test_registry_covers_claims_md():
@@ -111,6 +116,8 @@ def test_errata_are_registered_and_found(quick):
     summary = summarise(quick)
     for cid in ERRATA:
         assert cid in REGISTRY
+        if cid not in ON_RUNS:
+            continue   # an identity: tests/test_symbolic.py::test_printed_erratum
         assert summary[cid]["status"] == "erratum", cid
         if REGISTRY[cid].sides is not None:
             assert quick.counterexamples.get(cid) is not None, f"{cid}: no shrunk counterexample"

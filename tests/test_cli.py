@@ -13,6 +13,19 @@ def run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "aligncheck", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+def invoke(*args):
+    """The command in this process (click's CliRunner: no interpreter start-up); an exception that escaped the
+    command is a traceback a user would have seen."""
+    from click.testing import CliRunner
+
+    from aligncheck.cli import main
+
+    r = CliRunner().invoke(main, list(args))
+    escaped = r.exception is not None and not isinstance(r.exception, SystemExit)
+    assert not escaped, f"{type(r.exception).__name__}: {r.exception}"
+    return r
+
+
 BAD_FILES = {
     "labels01.csv": ("a,b,y\n0.5,0.1,0\n-0.5,0.1,1\n", "labels must be -1 or +1"),
     "nan.csv": ("a,y\nnan,1\n0.3,-1\n", "non-finite"),
@@ -32,8 +45,8 @@ def test_bad_input_gives_one_clear_line(tmp_path, name, command):
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    r = run(command, "--data", str(path))
-    assert r.returncode == 2
+    r = invoke(command, "--data", str(path))
+    assert r.exit_code == 2
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and expected in r.stderr, r.stderr
 
@@ -41,12 +54,12 @@ def test_bad_input_gives_one_clear_line(tmp_path, name, command):
 def test_npz_wrong_shapes(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, X=np.zeros((3, 2)), y=np.ones(2))
-    r = run("problem", "--data", str(path))
-    assert r.returncode == 2 and "one label per row" in r.stderr
+    r = invoke("problem", "--data", str(path))
+    assert r.exit_code == 2 and "one label per row" in r.stderr
 
 
 def test_claims_json_lists_registry():
-    rows = json.loads(run("claims", "--json").stdout)
+    rows = json.loads(invoke("claims", "--json").stdout)
     assert {r["id"] for r in rows} == set(REGISTRY)
     assert all({"id", "paper_ref", "kind", "statement"} <= set(r) for r in rows)
 
@@ -57,7 +70,7 @@ def test_problem_json(tmp_path):
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     y = np.where(X @ np.array([1.0, 0.5, 0.0]) > 0, 1.0, -1.0)
     np.savez(tmp_path / "d.npz", X=X, y=y)
-    info = json.loads(run("problem", "--data", str(tmp_path / "d.npz"), "--json").stdout)
+    info = json.loads(invoke("problem", "--data", str(tmp_path / "d.npz"), "--json").stdout)
     for key in ("separable", "n", "d", "gamma", "ubar", "support", "alpha", "kkt_residual", "lemma_2_11_thresholds"):
         assert key in info
     assert info["n"] == 30 and info["kkt_residual"] < 1e-10
@@ -80,8 +93,8 @@ def test_verify_writes_the_report_on_user_data(tmp_path):
 
 
 def test_check_reproduces_a_known_erratum():
-    r = run("check", "T3.7-B3")
-    assert r.returncode == 1 and "known erratum" in r.stdout
+    r = invoke("check", "T3.7-B3")
+    assert r.exit_code == 1 and "known erratum" in r.stdout
 
 
 # --- a fast --help (issue 13): nothing heavy is imported until a command runs -----------------------
@@ -134,6 +147,6 @@ def test_problem_refuses_too_many_support_vectors_in_one_line(tmp_path):
     s = np.vstack([s, -s]) / np.linalg.norm(np.vstack([s, -s]), axis=1, keepdims=True)
     X = np.hstack([np.full((120, 1), 0.3), np.sqrt(1 - 0.3**2) * s])
     np.savez(tmp_path / "sv.npz", X=X, y=np.ones(120))
-    r = run("problem", "--data", str(tmp_path / "sv.npz"))
-    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    r = invoke("problem", "--data", str(tmp_path / "sv.npz"))
+    assert r.exit_code == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     assert "120 support vectors" in r.stderr and "vertex candidates" in r.stderr

@@ -81,7 +81,7 @@ def test_dask_cluster_gives_the_local_verdicts(serial):
     from theorems.run.executor import DaskExecutor
 
     expected, expected_runs = serial
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0",
                                   worker_dashboard_address=None) as cluster:
         runs = []
         with make("dask", scheduler=cluster.scheduler_address) as ex:

@@ -46,7 +46,7 @@ def test_a_dask_cluster_gives_the_same_rows(serial):
                                                             "pip install 'aligncheck[dask]'")
     from theorems.run.executor import make
 
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   worker_dashboard_address=None) as cluster:
         with make("dask", scheduler=cluster.scheduler_address) as ex:
             assert _rows(sweep(grid(**TINY), SETTINGS, ex)) == _rows(serial)
