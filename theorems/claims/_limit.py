@@ -88,6 +88,8 @@ def check_limit(lim: Limit, traj: Trajectory, claim_id: str = "") -> Verdict:
     tail = slice(len(snaps) // 2, None)
     q, se = fit_slope(lx[tail], lg[tail])
     d["fitted_rate"], d["fitted_rate_se"] = q, se
+    span = lx[tail][np.isfinite(lx[tail])]   # how many decades of the rate variable the fit covers
+    d["rate_decades"] = float((span.max() - span.min()) / math.log(10)) if span.size > 1 else None
     # a trend's own measure of distance (not a slack): log(threshold / final value), > 0 once below it
     d["log_threshold_over_final"] = log_thr - float(lg[-1])
     v.lhs, v.rhs, v.where = float(np.exp(lg[-1])), lim.threshold, f"t={snaps[-1].t:g}"
