@@ -69,7 +69,7 @@ def resolve(engine: str) -> str:
 # keep theirs); the kernels call each other by those names.  Each advance call makes 2-D views of the flat
 # buffers once (making them costs more than a step's arithmetic at the reference size).
 
-_grads = _gd_advance = _rel_advance = _regime_advance = None   # set by _build()
+_grads = _gd_advance = _rel_advance = _regime_advance = _flow_field = None   # set by _build()
 
 
 def _mat_views(buf, dims, rows_at, cols_at):
@@ -220,6 +220,20 @@ def _grads_py(Ws, As, Cs, Z, loss_id, scaled, wv, m, e, act):
     for k in range(L - 1):                    # C_{k+1} = W_k C_k
         _matvec(Ws[k], Cs[k], Cs[k + 1])
     return log_c
+
+
+def _flow_field_py(x, dims, Z, loss_id, out, A, C, wv, m, e, act):
+    """The gradient flow's vector field -grad R(W) at the flat weights x, into out (the same layout)."""
+    Ws = _mat_views(x, dims, 1, 0)
+    As = _vec_views(A, dims, 1)
+    Cs = _vec_views(C, dims, 0)
+    Gs = _mat_views(out, dims, 1, 0)
+    _grads(Ws, As, Cs, Z, loss_id, True, wv, m, e, act)   # dR/dW_k = A_k C_k^T
+    for k in range(len(Ws)):
+        G, a, c = Gs[k], As[k], Cs[k]
+        for i in range(G.shape[0]):
+            for j in range(G.shape[1]):
+                G[i, j] = -(a[i] * c[j])
 
 
 def _gd_advance_py(wb, dims, Z, loss_id, policy_id, eta_c, eps, lbeta, lG, st, P, Q, sums, nsteps,
@@ -500,7 +514,7 @@ _HELPERS = ("_active", "_mat_views", "_vec_views", "_sq", "_sq2", "_log_neg_dlos
 
 def _build():
     """Compile (or load from the on-disk cache) the kernels; idempotent."""
-    global _grads, _gd_advance, _rel_advance, _regime_advance
+    global _grads, _gd_advance, _rel_advance, _regime_advance, _flow_field
     if _gd_advance is not None:
         return
     try:
@@ -514,6 +528,7 @@ def _build():
         if not hasattr(g[name], "py_func"):
             g[name] = numba.njit(inline="always", **opts)(g[name])
     _grads = jit(_grads_py)
+    _flow_field = jit(_flow_field_py)
     _rel_advance = jit(_rel_advance_py)
     _regime_advance = jit(_regime_advance_py)
     _gd_advance = jit(_gd_advance_py)
@@ -614,6 +629,21 @@ class _GD(_Flat):
             Qs.append(self.Q[qo:qo + c * c].reshape(c, c).copy())
             po, qo = po + r * r, qo + c * c
         return GDSums(tuple(Ps), tuple(Qs), float(self.sums[0]), float(self.sums[1]), float(self.sums[2]))
+
+
+def flow_field(ws0, Z, loss):
+    """x -> -grad R(W) for the flat weights x (flow.py's packing: each W_k row-major, one after the other):
+    the gradient flow's right-hand side, compiled; flow.field is the numpy reference."""
+    _build()
+    state, loss_id = _Flat(ws0, Z), _loss_id(loss)
+
+    def field(x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        _flow_field(np.ascontiguousarray(x, dtype=np.float64), state.dims, state.Z, loss_id, out, state.A, state.C,
+                    state.wv, state.m, state.e, state.act)
+        return out
+
+    return field
 
 
 def gd_step(ws, Z, loss, policy, R: float | None = None) -> dict:

@@ -39,14 +39,18 @@ def field(ws, Z, loss):
 
 
 def gradient_flow(ws0, Z, loss, horizon: float, checkpoints: int = 40,
-                  rtol: float = RTOL, atol: float = ATOL, max_norm: float | None = None) -> Trajectory:
-    """Integrate to `horizon` (or until max_k ||W_k||_F reaches max_norm); keep log-spaced snapshots."""
+                  rtol: float = RTOL, atol: float = ATOL, max_norm: float | None = None,
+                  engine: str = "numpy") -> Trajectory:
+    """Integrate to `horizon` (or until max_k ||W_k||_F reaches max_norm); keep log-spaced snapshots.
+    engine "numba" (or "auto": numba if installed) evaluates the field compiled (dynamics.compiled.flow_field);
+    "numpy", the default, is `field`, the reference."""
     unpack = _unpacker(ws0)
     times = log_checkpoints(horizon, checkpoints, integer=False)
+    compiled_field = _compiled_field(engine, ws0, Z, loss)
 
     def rhs(_, x):
         budget.check()
-        return _pack(field(unpack(x), Z, loss))
+        return compiled_field(x) if compiled_field is not None else _pack(field(unpack(x), Z, loss))
 
     events = []
     if max_norm is not None:
@@ -62,9 +66,18 @@ def gradient_flow(ws0, Z, loss, horizon: float, checkpoints: int = 40,
     snaps = [Snapshot(float(t), unpack(x.copy()), Z, loss) for t, x in zip(sol.t, sol.y.T)]
     stop = Stop.NORM_REACHED if sol.status == 1 else Stop.HORIZON
     info = {"nfev": int(sol.nfev), "seconds": time.perf_counter() - start, "rtol": rtol, "atol": atol,
-            "solver": "DOP853"}
+            "solver": "DOP853", "engine": "numba" if compiled_field is not None else "numpy"}
     return Trajectory("flow", tuple(np.array(w) for w in ws0), Z, loss, snaps, policy=Policy(Rule.FLOW_TIME),
                       stop=stop, info=info)
+
+
+def _compiled_field(engine: str, ws0, Z, loss):
+    """The compiled field x -> -grad R(W) if `engine` selects numba, else None (this module's `field`)."""
+    if engine == "numpy":
+        return None
+    from . import compiled
+
+    return compiled.flow_field(ws0, Z, loss) if compiled.resolve(engine) == "numba" else None
 
 
 # --- Long-horizon engine: the same path at geometric speed ---------------------------------------

@@ -226,8 +226,9 @@ class RunSpec:
     param: str = "time"                        # flow: "time" (flow.gradient_flow) | "geometric" (flow.geometric_flow)
     max_norm: float | None = None              # flow "geometric" / gd "relative": stop at max_k ||W_k||_F = max_norm
     solver: str = "LSODA"                      # flow "geometric": the scipy solver (the path is stiff for large norms)
-    engine: str = "numpy"                      # gd on the numpy backend: "numpy" (the reference), "numba" (compiled,
-                                               # the `fast` extra) or "auto" (numba if installed, else numpy)
+    engine: str = "numpy"                      # gd on the numpy backend and the time-parametrised flow's field:
+                                               # "numpy" (the reference), "numba" (compiled, the `fast` extra) or
+                                               # "auto" (numba if installed, else numpy)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -338,7 +339,7 @@ def _simulate(spec: RunSpec, device: str):
     if spec.method == "flow":
         if spec.param != "time":
             raise ValueError(f"unknown flow parametrisation {spec.param!r}; choose 'time' or 'geometric'")
-        return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, checkpoints=spec.checkpoints)
+        return flow.gradient_flow(ws0, ds.Z, loss, spec.horizon, checkpoints=spec.checkpoints, engine=spec.engine)
     if spec.method == "gd":
         return descent.gradient_descent(ws0, ds.Z, loss, policy(spec), int(spec.horizon), spec.checkpoints,
                                         backend=device, engine=spec.engine)

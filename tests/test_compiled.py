@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("numba", reason="the compiled engine is an optional extra: pip install 'aligncheck[fast]'")
 
-from dynamics import compiled, data, descent, geometry, init, losses, network  # noqa: E402
+from dynamics import compiled, data, descent, flow, geometry, init, losses, network  # noqa: E402
 
 U = 2.0**-53
 
@@ -364,3 +364,28 @@ def test_cli_does_not_import_numba():
     code = "import sys, aligncheck.cli, aligncheck.regime_cli, dynamics.descent; print('numba' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- the flow's right-hand side
+
+@pytest.mark.parametrize("loss", [losses.LOGISTIC, losses.EXP])
+@pytest.mark.parametrize("dims", [(3, 2, 1), (4, 3, 3, 1), (20, 20, 20, 20, 1)])
+def test_compiled_flow_field_is_the_numpy_field(dims, loss):
+    """Both evaluate the same sums in a different order: within 32 L eps of the field's largest entry."""
+    ds = data.random_separable(30, dims[0], 0.1, 1)
+    ws = init.gaussian(dims, 0.7, 2)
+    ref = flow._pack(flow.field(ws, ds.Z, loss))
+    got = compiled.flow_field(ws, ds.Z, loss)(flow._pack(ws))
+    assert np.max(np.abs(got - ref)) <= 32 * len(ws) * np.finfo(float).eps * np.max(np.abs(ref))
+
+
+def test_compiled_flow_follows_the_numpy_flow():
+    """The same DOP853 solve with either field: final weights within 100 x its rtol (one step-size decision
+    may differ); on this run they agree to rounding."""
+    ds = data.random_separable(40, 5, 0.1, 3)
+    ws0 = init.gaussian((5, 4, 3, 1), 0.5, 4)
+    a = flow.gradient_flow(ws0, ds.Z, losses.LOGISTIC, 50.0, 8)
+    b = flow.gradient_flow(ws0, ds.Z, losses.LOGISTIC, 50.0, 8, engine="numba")
+    assert b.info["engine"] == "numba" and [s.t for s in a.snapshots] == [s.t for s in b.snapshots]
+    for u, v in zip(a.snapshots[-1].ws, b.snapshots[-1].ws):
+        assert np.max(np.abs(u - v)) <= 100 * flow.RTOL * np.max(np.abs(u))
