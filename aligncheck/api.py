@@ -111,10 +111,13 @@ def check(claim_id: str, traj: Trajectory | None = None) -> Verdict:
 
 
 def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: list[str] | None = None,
-           device: str = "auto", horizon_scale: float = 1.0) -> Outcome:
+           device: str = "auto", horizon_scale: float = 1.0, jobs: int = 1, hunt: int | None = None) -> Outcome:
     """Every claim (or those in `claims`) on the runs of a profile: the Outcome a report is written from
-    (aligncheck.reporting.write.write)."""
-    return _verify(profile, seed, data, claims, device=device, horizon_scale=horizon_scale)
+    (aligncheck.reporting.write.write).  `jobs` > 1 runs the simulations in that many processes (same
+    results; a script doing so needs an `if __name__ == "__main__":` guard); `hunt`: the drawn runs steered
+    towards every bound (default: the profile's)."""
+    return _verify(profile, seed, data, claims, device=device, horizon_scale=horizon_scale, jobs=jobs,
+                   hunt_examples=hunt)
 
 
 def load_report(path: str | Path, verdicts: bool = False) -> pd.DataFrame:
