@@ -21,8 +21,7 @@ def huntable(claim: Claim) -> bool:
 
 
 def hunt(claims: list, examples: int, seed: int = 0, max_seconds: float | None = None,
-         horizon_scale: float = 1.0, simulation_errors: tuple = (ArithmeticError, ValueError, RuntimeError),
-         stop=None, progress=None) -> tuple[list[Verdict], dict]:
+         horizon_scale: float = 1.0, stop=None, progress=None) -> tuple[list[Verdict], dict]:
     """(verdicts, stats) of the hunt's runs ("hunt000", ...): per claim the tightest passing verdict and the
     largest violation (fail, and rounding-level inconclusive); stats count the runs, the violating runs per
     claim and the checks that errored (a drawn run too inaccurate to judge, kept
@@ -48,7 +47,7 @@ def hunt(claims: list, examples: int, seed: int = 0, max_seconds: float | None =
             progress(run_id)
         try:
             traj = simulate(spec, max_seconds=max_seconds)
-        except simulation_errors:
+        except plan.SIMULATION_ERRORS:
             stats["unsimulable"] += 1   # a drawn run the dynamics cannot take: nothing to aim at
             return
         for claim in targets:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dynamics.budget import BudgetExceeded
+
 from ..engine.asymptotic import evaluate_trend
 from ..engine.evaluate import evaluate, evaluate_identity
 from ..model import Claim, Verdict
 
 if TYPE_CHECKING:
     from dynamics.trajectory import Trajectory
+
+
+# what simulating a run may raise when its dynamics break down (overflow, a solver or a step policy refusing its
+# input, the time budget): an error of that run, reported as such; anything else is a bug of the suite
+SIMULATION_ERRORS = (ArithmeticError, ValueError, RuntimeError, BudgetExceeded)
 
 
 def needs_run(claim: Claim) -> bool:

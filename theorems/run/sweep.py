@@ -32,7 +32,7 @@ from dynamics.runs import MAX_DEPTH, RunSpec, simulate
 from ..model import REGISTRY, ordered
 from . import plan
 from .executor import Executor, SerialExecutor, one_at_a_time
-from .verify import SIMULATION_ERRORS
+from .plan import SIMULATION_ERRORS
 
 AXES = ("depth", "width", "dim", "n", "loss", "init", "policy", "seed")
 POLICIES = ("relative", "a35", "constant", "flow")   # flow: the gradient flow at geometric speed (to max_norm)

@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from dynamics import backend
-from dynamics.budget import BudgetExceeded
 from dynamics.runs import RunSpec, simulate
 
 from ..engine.evaluate import slack_series
@@ -28,12 +27,10 @@ from . import plan
 from .executor import Executor, one_at_a_time
 from .executor import make as make_executor
 from .hunt import hunt
+from .plan import SIMULATION_ERRORS
 from .profiles import PROFILES, long_specs, profile_specs
 from .strategies import run_specs
 
-# what simulating a drawn run may raise when its dynamics break down (overflow, a solver or a step policy
-# refusing its input); anything else is a bug of the suite and propagates
-SIMULATION_ERRORS = (ArithmeticError, ValueError, RuntimeError, BudgetExceeded)
 REPLAYS = 3   # failing verdicts of one claim replayed in high precision, largest violation first
 
 
@@ -331,8 +328,8 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
     examples = PROFILES[profile]["hunt"] if hunt_examples is None else hunt_examples
     if examples:
         tick("hunt")
-        found, out.provenance["hunt"] = hunt(on_runs, examples, seed, max_seconds, horizon_scale, SIMULATION_ERRORS,
-                                             stop=stop, progress=tick)
+        found, out.provenance["hunt"] = hunt(on_runs, examples, seed, max_seconds, horizon_scale, stop=stop,
+                                             progress=tick)
         out.verdicts += found
         if stop is not None and stop():
             out.provenance["interrupted"] = f"{len(out.specs)} of {len(out.specs)} runs, during the hunt"
