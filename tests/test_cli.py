@@ -150,3 +150,15 @@ def test_problem_refuses_too_many_support_vectors_in_one_line(tmp_path):
     r = invoke("problem", "--data", str(tmp_path / "sv.npz"))
     assert r.exit_code == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     assert "120 support vectors" in r.stderr and "vertex candidates" in r.stderr
+
+
+def test_readme_statuses_are_the_models():
+    """The README's status table is the third place the meanings are written: it must not drift."""
+    import re
+    from pathlib import Path
+
+    from theorems.model import STATUS_MEANINGS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z /]+)` \| (.+) \|$", text, re.M))
+    assert {s: rows.get(s) for s in STATUS_MEANINGS} == STATUS_MEANINGS
