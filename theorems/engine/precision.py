@@ -241,10 +241,11 @@ def replay_trajectory(claim: Claim, v: Verdict, deadline: float, until: int | No
     return HPTrajectory(spec.method, ws0, Z, losses.get(spec.loss), snaps)
 
 
-def replay(claim: Claim, v: Verdict, digits: int = DIGITS, until: int | None = None) -> dict:
+def replay(claim: Claim, v: Verdict, digits: int = DIGITS, until: int | None = None, ran=None) -> dict:
     """{"digits", "slack", "where", "confirms", "departure"} for the float64 verdict `v` of `claim`, replayed
     up to its worst point (or to step `until`), or {"digits", "unavailable": why}.  `slack` is the least slack
-    over the replayed points (a string of 20 significant digits; its float in "slack_float")."""
+    over the replayed points (a string of 20 significant digits; its float in "slack_float"); `ran`, the float64
+    trajectory of v's run when the caller holds it, is what the replay's departure is measured against."""
     if not v.spec:
         return {"digits": digits, "unavailable": "the verdict names no run"}
     deadline = time.monotonic() + MAX_SECONDS
@@ -267,19 +268,20 @@ def replay(claim: Claim, v: Verdict, digits: int = DIGITS, until: int | None = N
             gap, size, where = worst
             noise = mpmath.mpf(10) ** (10 - digits) * max(size, 1)
             return {"digits": digits, "slack": mpmath.nstr(gap, 20), "slack_float": float(gap), "where": where,
-                    "confirms": bool(gap < -noise), "departure": departure(v, traj)}
+                    "confirms": bool(gap < -noise), "departure": departure(v, traj, ran)}
     except Unavailable as exc:
         return {"digits": digits, "unavailable": str(exc)}
     except (TypeError, AttributeError, ValueError, ZeroDivisionError) as exc:  # a claim written for floats only
         return {"digits": digits, "unavailable": f"the claim's code did not run in mpmath: {type(exc).__name__}: {exc}"}
 
 
-def departure(v: Verdict, traj: HPTrajectory) -> float | None:
+def departure(v: Verdict, traj: HPTrajectory, ran=None) -> float | None:
     """max over replayed snapshots of max_k ||W_k(float64 run) - W_k(replay)||_F / ||W_k(replay)||_F: how far the
-    simulator is from the paper's dynamics (rounding only: <= DEPARTURE), None if the run is not replayed."""
+    simulator is from the paper's dynamics (rounding only: <= DEPARTURE), None if the run is not replayed.
+    `ran`: the float64 trajectory of v's run if the caller holds it (else it is simulated, from the cache)."""
     if traj.method != "gd" or len(traj.snapshots) < 2:
         return None
-    ran = {s.t: s for s in simulate(RunSpec.from_json(v.spec)).snapshots}
+    ran = {s.t: s for s in (ran or simulate(RunSpec.from_json(v.spec))).snapshots}
     worst = 0.0
     for s in traj.snapshots:
         if s.t in ran:

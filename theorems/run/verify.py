@@ -56,18 +56,19 @@ def shrink(claim: Claim, budget: int, horizon_scale: float = 1.0, max_seconds: f
     return plan.check(claim, simulate(spec), run_id="shrunk", spec=spec.to_json())
 
 
-def confirm(out: Outcome, claims: list) -> None:
+def confirm(out: Outcome, claims: list, trajectories: dict) -> None:
     """Replay in high precision (theorems.engine.precision) the violations that decide a claim's fail or
     erratum, largest first, until one is confirmed (at most REPLAYS per claim), and the shrunk counterexample.
     A violation the replay does not reproduce is rounding: its verdict becomes inconclusive (rounding).  A run
-    whose float64 weights depart from the replayed paper dynamics beyond rounding is an error of the run."""
+    whose float64 weights depart from the replayed paper dynamics beyond rounding is an error of the run.
+    `trajectories` ({run_id: trajectory}) are the runs this process holds (the others come from the cache)."""
     for claim in claims:
         if claim.sides is None:
             continue
         failing = sorted((v for v in out.verdicts if v.claim_id == claim.id and v.status == "fail"),
                          key=lambda v: v.worst_slack)
         for v in failing[:REPLAYS]:
-            _judge_replay(v, replay(claim, v))
+            _judge_replay(v, replay(claim, v, ran=trajectories.get(v.run_id)))
             if v.status == "fail" and "unavailable" not in v.details["high_precision"]:
                 break   # decided: a confirmed violation
         cx = out.counterexamples.get(claim.id)
@@ -357,7 +358,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
             cx = out.counterexamples[claim.id] = shrink(claim, PROFILES[profile]["shrink"], max_seconds=max_seconds)
             if cx is not None and not failing:
                 out.verdicts.append(cx)
-    confirm(out, selected)
+    confirm(out, selected, trajectories)
     keep_series(out, selected, trajectories)
     _device_crosscheck(out, device)
     out.provenance["seconds"] = time.perf_counter() - start
