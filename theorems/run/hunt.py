@@ -24,8 +24,8 @@ def hunt(claims: list, examples: int, seed: int = 0, max_seconds: float | None =
          horizon_scale: float = 1.0, stop=None, progress=None) -> tuple[list[Verdict], dict]:
     """(verdicts, stats) of the hunt's runs ("hunt000", ...): per claim the tightest passing verdict and the
     largest violation (fail, and rounding-level inconclusive); stats count the runs, the violating runs per
-    claim and the checks that errored (a drawn run too inaccurate to judge, kept
-    out of the claims' verdicts and counted here).  `examples` runs at most, each within `max_seconds`;
+    claim and the checks that errored (a drawn run too inaccurate to judge, kept out of the claims' verdicts
+    and counted here).  `examples` runs at most, each within `max_seconds`;
     `stop()` ends the search early (an interrupt)."""
     targets = [c for c in claims if huntable(c)]
     stats = {"examples": examples, "runs": 0, "unsimulable": 0, "errors": 0, "first_error": "", "violations": {}}
@@ -54,11 +54,11 @@ def hunt(claims: list, examples: int, seed: int = 0, max_seconds: float | None =
             if not plan.speaks_about(claim, traj):
                 continue
             v = plan.check(claim, traj, run_id, spec.to_json())
-            if v.rel_slack is None:
-                continue
             if v.status == "error":
                 stats["errors"] += 1
                 stats["first_error"] = stats["first_error"] or f"{claim.id} on {spec.to_json()}: {v.message[:300]}"
+                continue
+            if v.rel_slack is None:   # vacuous there, or no point with a nonzero side
                 continue
             target(-v.rel_slack, label=claim.id)
             if v.status in ("fail", "inconclusive"):
