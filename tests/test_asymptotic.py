@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from dynamics import data, flow, init, losses, network
 from dynamics.runs import simulate
 from theorems import REGISTRY
+from theorems.claims import asymptotic_limits
 from theorems.claims._limit import fit_slope
 from theorems.claims._problem import certify
 from theorems.claims.lemma_2_10_2_11 import robust_sign_value, sign_value, thresholds
@@ -39,6 +40,30 @@ def test_fit_slope_recovers_a_power_law():
     x = np.geomspace(1e-6, 1e-1, 20)
     q, se = fit_slope(np.log(x), np.log(3 * x**1.5))
     assert abs(q - 1.5) < 1e-10 and se < 1e-8
+
+
+def test_unit_gap_has_no_cancellation():
+    """1 - |<a, b>| of unit vectors, exact to a few ulps of itself even at 1e-30 (1 - cos floors at 1e-16)."""
+    for theta in (0.3, 1e-6, 1e-15):
+        a, b = np.array([np.cos(theta), np.sin(theta), 0.0]), np.array([-1.0, 0.0, 0.0])
+        exact = 2 * np.sin(theta / 2) ** 2
+        assert abs(asymptotic_limits._unit_gap(a, b) - exact) <= 1e-14 * exact
+
+
+def test_thorough_tiny_init_runs_fit_rates_over_three_decades():
+    """The thorough profile's tiny-initialisation runs: every flow rate, and Lemma 2.6's rate under gradient
+    descent (T3.6c) and T3.7a, is fitted over >= 3 decades of its rate variable, and shows its trend."""
+    tiny = [sp for sp in asymptotic_limits.long_runs("thorough") if sp.scale < 1e-3]
+    assert {sp.method for sp in tiny} == {"flow", "gd"}
+    for sp in tiny:
+        tr = simulate(sp)
+        rated = [c for c in ASYMPTOTIC if c.runs == tr.method and evaluate_trend(c, tr).details.get("proven_rate")]
+        short = {"T3.7b", "C3.8"}   # x = 1/||W_1||_F under A3.5: see the module docstring
+        for c in rated:
+            v = evaluate_trend(c, tr)
+            assert v.status == "trend", (c.id, v.message)
+            assert v.details["rate_decades"] >= 3 or c.id in short, (c.id, v.details["rate_decades"])
+        assert len(rated) >= 4
 
 
 def test_geometric_flow_is_the_flow_path():

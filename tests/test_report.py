@@ -38,6 +38,9 @@ def small_outcome() -> Outcome:
     out.verdicts.append(Verdict("EQ2.1", "proof", "pass", worst_slack=-1e-15, n_checked=3, message="sympy, per shape"))
     out.verdicts.append(Verdict("T2.2a", "run000", "trend", n_checked=10, spec=SMALL.to_json(),
                                 details={"thresholds reached": [0.1, 0.01], "fitted rate": {"slope": -1.02, "r2": 0.999}}))
+    out.verdicts.append(Verdict("T2.2c", "run000", "trend", n_checked=10, spec=SMALL.to_json(),
+                                details={"quantity": "1 - ||W||_2/||W||_F", "proven_rate": 1.0, "fitted_rate": 1.01,
+                                         "fitted_rate_se": 0.01, "rate_decades": 2.5, "rate_note": "Lemma 2.6a"}))
     out.verdicts += [plan.check(REGISTRY[cid]) for cid in ("FIG1a", "FIG1b", "FIG2")]
     out.figures.update(figures.figure_runs())
     keep_series(out, list(REGISTRY.values()), trajectories)
@@ -92,6 +95,26 @@ def test_details_render_generically(written):
     _, _, page = written
     section = page.split('id="c-T2_2a"', 1)[1].split('<div class="claim"', 1)[0]
     assert "fitted rate.slope" in section and "-1.02" in section and "thresholds reached" in section
+
+
+def test_markdown_tables_keep_their_columns(written):
+    """Every row of every table in report.md has its header's cells (a `|` inside a cell is escaped)."""
+    _, out, _ = written
+    text = (out / "report.md").read_text()
+    cells = lambda line: len(re.split(r"(?<!\\)\|", line.strip())) - 2
+    tables = [t for t in text.split("\n\n") if t.startswith("|")]
+    assert any("fitted exponent" in t for t in tables)
+    for table in tables:
+        rows = table.splitlines()
+        assert {cells(r) for r in rows} == {cells(rows[0])}, table
+
+
+def test_fitted_rates_say_how_many_decades_they_span(written):
+    _, out, page = written
+    row = next(r for r in (out / "report.md").read_text().splitlines() if r.startswith("| `T2.2c`") and "fitted" not in r
+               and "2.50" in r)
+    assert "(short)" in row and "1.01" in row
+    assert "over 2.50 decades of x (under 3 decades)" in page
 
 
 def test_html_is_self_contained(written):

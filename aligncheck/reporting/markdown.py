@@ -8,7 +8,7 @@ from theorems.experiments.alexnet import RULE as FIG3_RULE
 from theorems.model import REGISTRY, Outcome
 
 from .summary import (DIGEST_TITLES, ICON, STATUS_MEANINGS, backend_note, digest, evidence_lines, fmt, method_notes,
-                      reproduce_command, status_counts)
+                      RATE_DECADES, reproduce_command, status_counts)
 
 
 def fmt_list(xs: list[float]) -> str:
@@ -45,6 +45,11 @@ def _figure3_section(outcome: Outcome) -> list[str]:
     if result is not None:
         return [""] + figure3(result, "fig3.png").splitlines()
     return ["", "## Figure 3: AlexNet dense-layer alignment (FIG3a, FIG3b)", "", f"Not checked in this run: {FIG3_HINT}."]
+
+
+def _cell(text: str) -> str:
+    """A table cell: GitHub's tables split at every `|`, even inside code."""
+    return text.replace("|", "\\|")
 
 
 def report(outcome: Outcome, summary: dict) -> str:
@@ -115,6 +120,16 @@ def report(outcome: Outcome, summary: dict) -> str:
                   "to judge).  Relative slack 0: tight up to the tolerance.", "",
                   "| claim | relative slack | run | reproduce |", "|---|---|---|---|"]
         lines += [f"| `{cid}` | {fmt(t['rel_slack'])} | `{t['run']}` | `{t['reproduce']}` |" for cid, t in tight]
+    rates = [(cid, r["rate"]) for cid, r in summary.items() if r.get("rate")]
+    if rates:
+        lines += ["", "## Fitted rates", "",
+                  "Per limit with a rate the proof gives (g <= C x^p, x -> 0): the least-squares exponent of log g "
+                  "against log x over the last half of a long run (a limit fails when it is clearly below p), on the "
+                  f"run whose fit spans the most decades of x.  Under {RATE_DECADES:g} decades the evidence is short.", "",
+                  "| claim | g | fitted exponent (se) | proven | decades of x | run |", "|---|---|---|---|---|---|"]
+        lines += [f"| `{cid}` | `{_cell(r['quantity'])}` | {fmt(r['fitted'])} ({fmt(r['se'], 2)}) | {fmt(r['proven'])} | "
+                  f"{r['decades']:.2f}{'' if r['decades'] >= RATE_DECADES else ' (short)'} | `{r['run']}` |"
+                  for cid, r in rates]
     vac = [cid for cid, r in summary.items() if r["status"] == "vacuous"]
     if vac:
         lines += ["", "## Vacuous claims (hypotheses never met)", ""]

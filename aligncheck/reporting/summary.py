@@ -66,6 +66,9 @@ def summarise(outcome: Outcome) -> dict:
             out[cid]["counterexample"] = counterexample(judged, outcome.counterexamples.get(cid))
         if claim.sides is not None and claim.relation != "==":
             out[cid]["tightest"] = tightest(judged)
+        rate = widest_rate(vs)
+        if rate:
+            out[cid]["rate"] = rate
         margins = [v.details["log_threshold_over_final"] for v in vs
                    if v.status == "trend" and "log_threshold_over_final" in v.details]
         if margins:   # a limit's own measure: how far below its threshold the quantity ended (log)
@@ -114,11 +117,36 @@ def evidence_lines(row: dict) -> list[str]:
             sh = cx["shrunk"]
             out.append(f"Shrunk counterexample (hypothesis): float64 slack {fmt(sh['slack'], 6)} at "
                        f"{sh['where'][:80] or '-'}; {_hp_words(sh['high_precision'])}.  Reproduce: {sh['reproduce']}")
+    if row.get("rate"):
+        out.append(rate_line(row["rate"]) + f".  Reproduce: {row['rate']['reproduce']}")
     t = row.get("tightest")
     if t:
         out.append(f"Tightest instance (profile runs and hunt): relative slack {fmt(t['rel_slack'])} on {t['run']}.  "
                    f"Reproduce: {t['reproduce']}")
     return out
+
+
+RATE_DECADES = 3.0   # the span of the rate variable a fitted rate should cover to be telling
+
+
+def widest_rate(verdicts: list) -> dict | None:
+    """A limit with a proven rate g <= C x^p: its fitted exponent on the run whose fit spans the most
+    decades of x (theorems.claims._limit fits the last half of each run)."""
+    fitted = [v for v in verdicts if v.status in ("trend", "fail") and v.details.get("proven_rate") is not None
+              and v.details.get("rate_decades") is not None]
+    if not fitted:
+        return None
+    v = max(fitted, key=lambda v: v.details["rate_decades"])
+    d = v.details
+    return {"fitted": d["fitted_rate"], "se": d["fitted_rate_se"], "proven": d["proven_rate"],
+            "decades": d["rate_decades"], "quantity": d["quantity"], "bound": d["rate_note"], "run": v.run_id,
+            "reproduce": reproduce(v)}
+
+
+def rate_line(r: dict) -> str:
+    short = "" if r["decades"] >= RATE_DECADES else f" (under {RATE_DECADES:g} decades)"
+    return (f"Fitted rate x^{fmt(r['fitted'])} (se {fmt(r['se'], 2)}) vs proven x^{fmt(r['proven'])} over "
+            f"{r['decades']:.2f} decades of x{short}, run {r['run']} ({r['bound']})")
 
 
 def tightest(verdicts: list) -> dict | None:
