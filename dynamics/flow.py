@@ -128,6 +128,7 @@ def geometric_flow(ws0, Z, loss, max_norm: float, levels: int = 40, until=None, 
     deadline = None if max_seconds is None else begin + max_seconds
 
     def rhs(_, x):
+        budget.check()                                      # the caller's budget (simulate's max_seconds)
         if deadline is not None and time.perf_counter() > deadline:
             raise _OutOfTime                                # checked at every evaluation, within a level
         ws = unpack(x[:n_w])

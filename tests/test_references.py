@@ -47,15 +47,30 @@ def test_an_inaccurate_flow_is_an_error_not_a_wider_tolerance():
     assert evaluate(REGISTRY["L2.6a"], accurate).status == "pass"
 
 
-def test_a_simulation_past_its_budget_is_an_error_not_a_hang():
+LONG = {"gd": dict(method="gd", policy="constant", eta=0.01, horizon=10**7),
+        "relative": dict(method="gd", policy="relative", eta=1e-5, max_norm=1e6, horizon=10**7),
+        "geometric flow": dict(method="flow", param="geometric", max_norm=1e6, hidden=(16, 16), data=("random", 50, 20, 0.1, 3))}
+
+
+@pytest.mark.parametrize("kind", LONG)
+def test_every_simulator_keeps_the_time_budget(kind):
+    import time
+
     from dynamics.budget import BudgetExceeded
     from dynamics.runs import RunSpec, simulate
+
+    begin = time.perf_counter()
+    with pytest.raises(BudgetExceeded):
+        simulate(RunSpec(checkpoints=5, **LONG[kind]), max_seconds=0.2)
+    assert time.perf_counter() - begin < 5
+
+
+def test_a_simulation_past_its_budget_is_an_error_not_a_hang():
+    from dynamics.runs import RunSpec
     from theorems.model import Outcome
     from theorems.run.verify import _check_run
 
-    spec = RunSpec(method="gd", policy="constant", eta=0.01, horizon=10**7, checkpoints=5)
-    with pytest.raises(BudgetExceeded):
-        simulate(spec, max_seconds=0.2)
+    spec = RunSpec(checkpoints=5, **LONG["gd"])
     out = Outcome()
     _check_run(out, [REGISTRY["EQ3.3"]], "run000", spec, "numpy", {}, max_seconds=0.2)
     assert out.verdicts[0].status == "error" and "budget" in out.verdicts[0].message
