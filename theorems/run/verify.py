@@ -118,6 +118,16 @@ def _run_task(claim_ids: list[str], run_id: str, spec: RunSpec, device: str, max
     return out.verdicts, out.controls, trajectories.get(run_id) if keep else None
 
 
+def _shrink_task(claim_id: str, budget: int, max_seconds: float | None) -> Verdict | None:
+    """shrink(), wherever an executor runs it (hypothesis is derandomized: the same result anywhere)."""
+    with one_at_a_time():
+        return shrink(REGISTRY[claim_id], budget, max_seconds=max_seconds)
+
+
+def _shrinkable(claim: Claim) -> bool:
+    return claim.sides is not None and not claim.assumption   # an assumption unmet on a run is no paper error
+
+
 def _prove_task(claim_id: str) -> tuple:
     """An identity claim's proof and its negative control's, wherever an executor runs it."""
     claim = REGISTRY[claim_id]
@@ -313,6 +323,7 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
     limits = [c for c in selected if plan.on_long_runs(c)]
     short, long = len(out.specs), long_specs(limits, profile, seed, data, horizon_scale)
     out.specs += long
+    known = errata()
     with owned:
         try:
             _run_all(out, [on_runs if i < short else limits for i in range(len(out.specs))], device, max_seconds,
@@ -325,39 +336,46 @@ def verify(profile: str = "ci", seed: int = 0, data: str | None = None, claims: 
             proved = [f.result() for f in proofs if not f.cancelled()]
             out.verdicts[:0] = [v for v, _ in proved]
             out.controls[:0] = [c for _, c in proved if c is not None]
-    tick("identities")
-    examples = PROFILES[profile]["hunt"] if hunt_examples is None else hunt_examples
-    if examples:
-        tick("hunt")
-        found, out.provenance["hunt"] = hunt(on_runs, examples, seed, max_seconds, horizon_scale, stop=stop,
-                                             progress=tick)
-        out.verdicts += found
-        if stop is not None and stop():
-            out.provenance["interrupted"] = f"{len(out.specs)} of {len(out.specs)} runs, during the hunt"
-            raise Interrupted(out, len(out.specs), len(out.specs))
-    experiments = [c for c in selected if c.experiment is not None]
-    for claim in experiments:
-        out.verdicts.append(plan.check(claim))
-    if experiments:
-        from ..experiments.figures import figure_runs
+        tick("identities")
+        # the catalogued errata are shrunk whatever the runs show: a pool does it beside the hunt below
+        shrinking = {} if executor.in_process else {
+            c.id: executor.submit(_shrink_task, c.id, PROFILES[profile]["shrink"], max_seconds)
+            for c in selected if _shrinkable(c) and c.id in known}
+        try:
+            examples = PROFILES[profile]["hunt"] if hunt_examples is None else hunt_examples
+            if examples:
+                tick("hunt")
+                found, out.provenance["hunt"] = hunt(on_runs, examples, seed, max_seconds, horizon_scale, stop=stop,
+                                                     progress=tick)
+                out.verdicts += found
+                if stop is not None and stop():
+                    out.provenance["interrupted"] = f"{len(out.specs)} of {len(out.specs)} runs, during the hunt"
+                    raise Interrupted(out, len(out.specs), len(out.specs))
+            experiments = [c for c in selected if c.experiment is not None]
+            for claim in experiments:
+                out.verdicts.append(plan.check(claim))
+            if experiments:
+                from ..experiments.figures import figure_runs
 
-        out.figures.update(figure_runs())
-        tick("experiments")
-    if alexnet is not None:  # asked for by name (--alexnet DIR): reported whatever --claim says
-        add_alexnet(out, alexnet)
-    for claim in selected:   # the catalogued counterexample of each erratum checked on runs
-        if claim.witness is not None:
-            out.verdicts.append(plan.check(claim, simulate(claim.witness), "witness", claim.witness.to_json()))
-    known = errata()
-    for claim in selected:  # hunt a shrunk counterexample for failing claims and for known errata
-        if claim.sides is None or claim.assumption:  # an assumption unmet on a run is no paper error
-            continue
-        failing = aggregate(claim.id, [v for v in out.verdicts if v.claim_id == claim.id]) in ("fail", "erratum")
-        if failing or claim.id in known:
-            tick(f"shrink {claim.id}")
-            cx = out.counterexamples[claim.id] = shrink(claim, PROFILES[profile]["shrink"], max_seconds=max_seconds)
-            if cx is not None and not failing:
-                out.verdicts.append(cx)
+                out.figures.update(figure_runs())
+                tick("experiments")
+            if alexnet is not None:  # asked for by name (--alexnet DIR): reported whatever --claim says
+                add_alexnet(out, alexnet)
+            for claim in selected:   # the catalogued counterexample of each erratum checked on runs
+                if claim.witness is not None:
+                    out.verdicts.append(plan.check(claim, simulate(claim.witness), "witness", claim.witness.to_json()))
+            for claim in filter(_shrinkable, selected):  # a shrunk counterexample for failing claims and known errata
+                failing = aggregate(claim.id, [v for v in out.verdicts if v.claim_id == claim.id]) in ("fail", "erratum")
+                if failing or claim.id in known:
+                    tick(f"shrink {claim.id}")
+                    cx = out.counterexamples[claim.id] = (shrinking[claim.id].result() if claim.id in shrinking else
+                                                          shrink(claim, PROFILES[profile]["shrink"], max_seconds=max_seconds))
+                    if cx is not None and not failing:
+                        out.verdicts.append(cx)
+        except BaseException:   # interrupted (or broken): shrinks not yet started are dropped
+            for f in shrinking.values():
+                f.cancel()
+            raise
     confirm(out, selected, trajectories)
     keep_series(out, selected, trajectories)
     _device_crosscheck(out, device)
