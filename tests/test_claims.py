@@ -1,6 +1,8 @@
 """Tests generated from the registry: each claim against hypothesis-drawn runs, its negative
 control against the same machinery, and meta-tests that every catalogued claim is registered,
 tested and reported.  Printed statements known false (a claim declaring `erratum=`) are strict xfails."""
+import fcntl
+import pickle
 import re
 from pathlib import Path
 
@@ -60,8 +62,19 @@ ON_RUNS = [cid for cid, c in REGISTRY.items() if c.kind != "identity"]
 
 
 @pytest.fixture(scope="module")
-def quick():
-    return verify("quick", seed=0, claims=ON_RUNS)
+def quick(tmp_path_factory, request):
+    """The quick profile's outcome, computed once per test session: under xdist the first worker to get here
+    runs it on two processes while the others wait, then all read it (our own pickle, in the session's
+    temporary folder)."""
+    if not hasattr(request.config, "workerinput"):   # not an xdist worker
+        return verify("quick", seed=0, claims=ON_RUNS)
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "quick.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = shared / "quick-outcome.pickle"
+        if not path.exists():
+            path.write_bytes(pickle.dumps(verify("quick", seed=0, claims=ON_RUNS, jobs=2)))
+        return pickle.loads(path.read_bytes())
 
 
 @pytest.mark.parametrize("claim", [pytest.param(c, id=c.id) for c in CHECKED if c.control])
