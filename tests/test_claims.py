@@ -1,6 +1,8 @@
 """Tests generated from the registry: each claim against hypothesis-drawn runs, its negative
 control against the same machinery, and meta-tests that every catalogued claim is registered,
 tested and reported.  Printed statements known false (a claim declaring `erratum=`) are strict xfails."""
+import fcntl
+import pickle
 import re
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from theorems.model import errata
 from theorems.run import plan
 from theorems.run.profiles import profile_specs, violating_a12
 from theorems.run.strategies import run_specs
+from theorems.run.verify import verify
 
 ERRATA = errata()
 
@@ -53,14 +56,25 @@ def test_claim_holds_on_drawn_runs(claim):
     check()
 
 
-# the claims checked on runs (the identities are proved, their controls refuted and their errata found in
-# tests/test_symbolic.py)
+# the identities are proved (and their controls refuted, their errata found) in tests/test_symbolic.py; here the
+# quick profile runs every other claim, which spares each test worker ~10 s of sympy
 ON_RUNS = [cid for cid, c in REGISTRY.items() if c.kind != "identity"]
 
 
 @pytest.fixture(scope="module")
-def quick(quick_outcome):
-    return quick_outcome   # tests/conftest.py: one quick verify per test session
+def quick(tmp_path_factory, request):
+    """The quick profile's outcome, computed once per test session: under xdist the first worker to get here
+    runs it on two processes while the others wait, then all read it (our own pickle, in the session's
+    temporary folder)."""
+    if not hasattr(request.config, "workerinput"):   # not an xdist worker
+        return verify("quick", seed=0, claims=ON_RUNS)
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "quick.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = shared / "quick-outcome.pickle"
+        if not path.exists():
+            path.write_bytes(pickle.dumps(verify("quick", seed=0, claims=ON_RUNS, jobs=2)))
+        return pickle.loads(path.read_bytes())
 
 
 @pytest.mark.parametrize("claim", [pytest.param(c, id=c.id) for c in CHECKED if c.control])
