@@ -44,6 +44,13 @@ class MaxMargin:
     kkt_residual: float   # max violation of the KKT conditions, relative to ||u||
 
 
+def alignment_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """1 - |<a, b>| for unit vectors a, b, as ||a - sign(<a, b>) b||^2 / 2: the same number without the
+    cancellation of 1 - |<a, b>|, which floors at the float64 epsilon once the gap falls below 1e-16."""
+    sign = 1.0 if float(a @ b) >= 0 else -1.0
+    return 0.5 * float(np.sum((a - sign * b) ** 2))
+
+
 def kkt_residual(Z: np.ndarray, u: np.ndarray, lam: np.ndarray) -> float:
     """Largest violation of stationarity, primal and dual feasibility and complementarity."""
     slack = Z @ u - 1.0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, note, settings, target
 from hypothesis import strategies as st
 
-from dynamics import data, flow, init, losses, network
+from dynamics import data, flow, geometry, init, losses, network
 from dynamics.runs import simulate
 from theorems import REGISTRY
 from theorems.claims import asymptotic_limits
@@ -47,7 +47,7 @@ def test_unit_gap_has_no_cancellation():
     for theta in (0.3, 1e-6, 1e-15):
         a, b = np.array([np.cos(theta), np.sin(theta), 0.0]), np.array([-1.0, 0.0, 0.0])
         exact = 2 * np.sin(theta / 2) ** 2
-        assert abs(asymptotic_limits._unit_gap(a, b) - exact) <= 1e-14 * exact
+        assert abs(geometry.alignment_gap(a, b) - exact) <= 1e-14 * exact
 
 
 @pytest.mark.parametrize("method", ["flow", pytest.param("gd", marks=pytest.mark.slow)])

@@ -128,7 +128,7 @@ def report(outcome: Outcome, summary: dict) -> str:
                   f"run whose fit spans the most decades of x.  Under {RATE_DECADES:g} decades the evidence is short.", "",
                   "| claim | g | fitted exponent (se) | proven | decades of x | run |", "|---|---|---|---|---|---|"]
         lines += [f"| `{cid}` | `{_cell(r['quantity'])}` | {fmt(r['fitted'])} ({fmt(r['se'], 2)}) | {fmt(r['proven'])} | "
-                  f"{r['decades']:.2f}{'' if r['decades'] >= RATE_DECADES else ' (short)'} | `{r['run']}` |"
+                  f"{r['decades']:.2f}{' (short)' if r['short'] else ''} | `{r['run']}` |"
                   for cid, r in rates]
     vac = [cid for cid, r in summary.items() if r["status"] == "vacuous"]
     if vac:

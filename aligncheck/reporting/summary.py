@@ -139,12 +139,12 @@ def widest_rate(verdicts: list) -> dict | None:
     v = max(fitted, key=lambda v: v.details["rate_decades"])
     d = v.details
     return {"fitted": d["fitted_rate"], "se": d["fitted_rate_se"], "proven": d["proven_rate"],
-            "decades": d["rate_decades"], "quantity": d["quantity"], "bound": d["rate_note"], "run": v.run_id,
-            "reproduce": reproduce(v)}
+            "decades": d["rate_decades"], "short": d["rate_decades"] < RATE_DECADES, "quantity": d["quantity"],
+            "bound": d["rate_note"], "run": v.run_id, "reproduce": reproduce(v)}
 
 
 def rate_line(r: dict) -> str:
-    short = "" if r["decades"] >= RATE_DECADES else f" (under {RATE_DECADES:g} decades)"
+    short = f" (under {RATE_DECADES:g} decades)" if r["short"] else ""
     return (f"Fitted rate x^{fmt(r['fitted'])} (se {fmt(r['se'], 2)}) vs proven x^{fmt(r['proven'])} over "
             f"{r['decades']:.2f} decades of x{short}, run {r['run']} ({r['bound']})")
 

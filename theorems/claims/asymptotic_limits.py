@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from dynamics import network
+from dynamics.geometry import alignment_gap
 from dynamics.runs import RunSpec
 from dynamics.trajectory import Rule, Stop
 
@@ -44,15 +45,8 @@ def _rank_one_gap(s, traj):
     return worst
 
 
-def _unit_gap(a, b):
-    """1 - |<a, b>| for unit vectors a, b, as ||a - sign(<a, b>) b||^2 / 2 (the same number without the
-    cancellation of 1 - |<a, b>|, which floors at the float64 epsilon once the gap falls below 1e-16)."""
-    sign = 1.0 if float(a @ b) >= 0 else -1.0
-    return 0.5 * float(np.sum((a - sign * b) ** 2))
-
-
 def _align_gap(s, traj):
-    return max([_unit_gap(s.triplets[k + 1][2], s.triplets[k][1]) for k in range(traj.L - 1)] or [0.0])
+    return max([alignment_gap(s.triplets[k + 1][2], s.triplets[k][1]) for k in range(traj.L - 1)] or [0.0])
 
 
 def _normalised(s):
@@ -64,7 +58,7 @@ def _prod_v1_gap(s, traj):
 
 
 def _v1_ubar_gap(s, traj):
-    return _unit_gap(s.triplets[0][2], geom(traj).ubar)
+    return alignment_gap(s.triplets[0][2], geom(traj).ubar)
 
 
 def _ubar_gap(s, traj):

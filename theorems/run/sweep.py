@@ -121,9 +121,11 @@ def _angle(w: np.ndarray, ubar: np.ndarray) -> float:
 
 
 def _align_gap(snapshot) -> float:
-    """max_k (1 - <v_{k+1}, u_k>^2) over the adjacent pairs (triplets: (sigma, u, v) of each W_k)."""
+    """max_k (1 - <v_{k+1}, u_k>^2) = g (2 - g), g = 1 - |<v_{k+1}, u_k>| (geometry.alignment_gap: no
+    cancellation), over the adjacent pairs (triplets: (sigma, u, v) of each W_k)."""
     tr = snapshot.triplets
-    return max(1.0 - float(np.dot(tr[k + 1][2], tr[k][1])) ** 2 for k in range(len(tr) - 1))
+    gaps = [geometry.alignment_gap(tr[k + 1][2], tr[k][1]) for k in range(len(tr) - 1)]
+    return max(g * (2 - g) for g in gaps)
 
 
 def targets(traj, align: float, angle: float) -> dict:
